@@ -1,0 +1,64 @@
+"""Channel attention composed into residual blocks by one factory.
+
+``build_channel_attention(dict(type='ECA', kernel_size=5), channels)`` returns a module
+applied to the residual branch after its last norm, before the addition (as timm's
+``attn_layer`` and the official ECA+RLA code do). ``None`` means no attention.
+"""
+import math
+
+import torch.nn as nn
+from mmengine.model import BaseModule
+from mmpretrain.models.utils import SELayer
+
+
+class ECALayer(BaseModule):
+    """Efficient Channel Attention (Wang et al., CVPR 2020).
+
+    A 1D convolution of ``kernel_size`` (odd) over the channel axis of the globally
+    average-pooled input, then a sigmoid gate. The parameter is named ``conv.weight``
+    with shape ``(1, 1, kernel_size)`` as in the official ECA-Net and RLA-Net code.
+    """
+
+    def __init__(self, channels, kernel_size=3, init_cfg=None):
+        super().__init__(init_cfg)
+        if (not isinstance(kernel_size, int) or isinstance(kernel_size, bool)
+                or kernel_size < 1 or kernel_size % 2 == 0):
+            raise ValueError('ECA kernel_size must be a positive odd int, '
+                             f'got {kernel_size!r}')
+        self.channels = channels
+        self.kernel_size = kernel_size
+        self.conv = nn.Conv1d(
+            1, 1, kernel_size, padding=(kernel_size - 1) // 2, bias=False)
+
+    def forward(self, x):
+        # (B, C, H, W) -> (B, 1, C): the channel axis becomes the 1D sequence.
+        y = x.mean(dim=(2, 3)).unsqueeze(1)
+        y = self.conv(y).sigmoid()
+        return x * y.transpose(1, 2).unsqueeze(-1)
+
+
+def eca_adaptive_kernel_size(channels, gamma=2, b=1):
+    """ECA-Net's rule k = |log2(C)/gamma + b/gamma|, rounded up to an odd int."""
+    t = int(abs((math.log2(channels) + b) / gamma))
+    return t if t % 2 else t + 1
+
+
+ATTENTION_TYPES = {'ECA': ECALayer, 'SE': SELayer}
+
+
+def build_channel_attention(cfg, channels):
+    """Build the channel attention given by ``cfg`` for ``channels``, or None.
+
+    Args:
+        cfg (dict | None): ``dict(type='ECA', kernel_size=k)`` or
+            ``dict(type='SE', ratio=16)`` (mmpretrain's ``SELayer``); None for none.
+        channels (int): channels of the residual branch.
+    """
+    if cfg is None:
+        return None
+    if not isinstance(cfg, dict) or cfg.get('type') not in ATTENTION_TYPES:
+        raise ValueError('channel attention must be None or a dict with type in '
+                         f'{sorted(ATTENTION_TYPES)}, got {cfg!r}')
+    args = dict(cfg)
+    layer_type = ATTENTION_TYPES[args.pop('type')]
+    return layer_type(channels, **args)
