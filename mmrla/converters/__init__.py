@@ -1,0 +1,3 @@
+from .rlanet import convert_rlanet_checkpoint, convert_rlanet_state_dict
+
+__all__ = ['convert_rlanet_checkpoint', 'convert_rlanet_state_dict']
