@@ -1,0 +1,3 @@
+_base_ = './rla-resnet50_4xb64_in1k.py'
+
+model = dict(backbone=dict(depth=101))
