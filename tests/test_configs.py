@@ -1,0 +1,77 @@
+"""Every config loads and builds its model in its own scope; both scopes know RLAResNet."""
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+
+from conftest import REPO
+
+CONFIGS = sorted(
+    p for p in (REPO / 'configs').rglob('*.py') if '_base_' not in p.parts)
+
+
+def scope_models(scope):
+    if scope == 'mmdet':
+        from mmdet.registry import MODELS
+    elif scope == 'mmpretrain':
+        from mmpretrain.registry import MODELS
+    else:
+        raise AssertionError(f'unexpected default_scope {scope!r}')
+    return MODELS
+
+
+@pytest.mark.parametrize('scope', ['mmpretrain', 'mmdet'])
+def test_plain_name_builds_in_both_scopes(scope):
+    import mmrla  # noqa: F401
+    models = scope_models(scope)
+    with DefaultScope.overwrite_default_scope(scope):
+        backbone = models.build(
+            dict(type='RLAResNet', depth=18, stage_blocks=(1, 1, 1, 1)))
+    assert type(backbone).__name__ == 'RLAResNet'
+    assert backbone.eval()(torch.rand(1, 3, 32, 32))[0].shape == (1, 544, 1, 1)
+
+
+def test_configs_exist():
+    names = {p.name for p in CONFIGS}
+    for depth in (50, 101, 152):
+        assert f'rla-resnet{depth}_4xb64_in1k.py' in names
+        assert f'eca-rla-resnet{depth}_4xb64_in1k.py' in names
+    assert {'rla-resnet18_4xb64_in1k.py', 'rla-resnet34_4xb64_in1k.py'} <= names
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: p.name)
+def test_config_builds_its_model(path: Path):
+    cfg = Config.fromfile(str(path))
+    assert cfg.custom_imports == dict(
+        imports=['mmrla'], allow_failed_imports=False)
+    assert cfg.default_scope in ('mmpretrain', 'mmdet')
+    models = scope_models(cfg.default_scope)
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        model = models.build(cfg.model)
+    assert type(model.backbone).__name__ == 'RLAResNet'
+    if cfg.default_scope == 'mmpretrain':
+        # the head reads the backbone's readout: C + k channels
+        assert model.head.fc.in_features == model.backbone.feat_dim
+        model.eval()
+        with torch.no_grad():
+            scores = model(torch.rand(1, 3, 64, 64), mode='tensor')
+        assert scores.shape == (1, model.head.num_classes)
+
+
+def test_in1k_recipe():
+    cfg = Config.fromfile(str(REPO / 'configs/rla/rla-resnet50_4xb64_in1k.py'))
+    assert cfg.train_dataloader.batch_size == 64
+    assert cfg.auto_scale_lr.base_batch_size == 256
+    opt = cfg.optim_wrapper.optimizer
+    assert (opt.type, opt.lr, opt.momentum, opt.weight_decay) == ('SGD', 0.1,
+                                                                 0.9, 1e-4)
+    assert cfg.param_scheduler.milestones == [30, 60, 90]
+    assert cfg.param_scheduler.gamma == 0.1
+    assert cfg.train_cfg.max_epochs == 120
+    eca = Config.fromfile(
+        str(REPO / 'configs/rla/eca-rla-resnet101_4xb64_in1k.py'))
+    assert eca.model.backbone.depth == 101
+    assert eca.model.backbone.attention == dict(type='ECA',
+                                                kernel_size=[5, 5, 5, 7])
