@@ -8,12 +8,14 @@ import argparse
 import os
 import os.path as osp
 
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.evaluator import DumpResults
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmrla  # noqa: F401  (registers models; allow-lists Runner checkpoints)
+from train import use_cpu_distributed  # tools/ is on sys.path when run as a script
 
 
 def parse_args(argv=None):
@@ -61,6 +63,8 @@ def build_cfg(args):
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
+    if args.launcher != 'none' and not torch.cuda.is_available():
+        use_cpu_distributed(cfg)
     if args.show_dir:
         hook = cfg.default_hooks.get('visualization')
         if hook is None:

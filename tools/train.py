@@ -8,6 +8,7 @@ import argparse
 import os
 import os.path as osp
 
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -51,6 +52,18 @@ def parse_args(argv=None):
     return args
 
 
+def use_cpu_distributed(cfg):
+    """Let several CPU processes train together: gloo instead of NCCL, and DDP
+    without device_ids (mmengine passes the local rank, which CPU modules refuse)."""
+    cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel',
+        broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+
+
 def build_cfg(args):
     if not osp.isfile(args.config):
         raise SystemExit(f'error: config file not found: {args.config}')
@@ -72,6 +85,8 @@ def build_cfg(args):
             raise SystemExit('error: --auto-scale-lr needs '
                              'auto_scale_lr.base_batch_size in the config')
         cfg.auto_scale_lr.enable = True
+    if args.launcher != 'none' and not torch.cuda.is_available():
+        use_cpu_distributed(cfg)
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None

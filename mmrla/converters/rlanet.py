@@ -1,4 +1,10 @@
-"""Official RLA-Net checkpoints -> mmrla (mmpretrain ``ImageClassifier``) checkpoints.
+"""Official RLA-Net checkpoints -> mmrla checkpoints.
+
+Classification checkpoints become mmpretrain ``ImageClassifier`` checkpoints. The
+official mmdet-2.x detector checkpoints (backbone keys are the classification names
+prefixed ``backbone.``, without ``bn2``/``fc``) become mmdet-3.x checkpoints: the
+backbone is renamed, every other key (FPN, RPN, RoI and dense heads) is kept, since
+mmdet 3.x kept mmdet 2.x's names for these detectors.
 
 Official names (``joyfang1106/RLANet``, layout in ``shared/reference``) and ours:
 
@@ -108,17 +114,42 @@ def convert_rlanet_state_dict(state_dict, source='checkpoint'):
     return converted, arch
 
 
-def convert_rlanet_checkpoint(checkpoint, source='checkpoint'):
-    """Convert a loaded official checkpoint into an mmpretrain checkpoint dict.
+def convert_rlanet_detector_state_dict(state_dict, source='checkpoint'):
+    """Rename the backbone of an official mmdet-2.x RLA detector state dict."""
+    backbone = {
+        k[len('backbone.'):]: v
+        for k, v in state_dict.items() if k.startswith('backbone.')
+    }
+    converted, arch = convert_rlanet_state_dict(backbone, source)
+    if any(not k.startswith('backbone.') for k in converted):
+        raise ValueError(f'{source}: a detector backbone has no classifier '
+                         '(bn2/fc), but this one has')
+    converted.update(
+        (k, v) for k, v in state_dict.items() if not k.startswith('backbone.'))
+    return converted, arch
 
-    ``checkpoint`` is what the official ``train.py`` saves (a dict whose
-    ``state_dict`` holds the weights) or a bare state dict.
+
+def convert_rlanet_checkpoint(checkpoint, source='checkpoint'):
+    """Convert a loaded official checkpoint into an mmrla checkpoint dict.
+
+    ``checkpoint`` is what the official code saves (a dict whose ``state_dict``
+    holds the weights) or a bare state dict. A state dict with ``backbone.`` keys is
+    a detector (mmdet 2.x), anything else a classifier.
     """
     if isinstance(checkpoint, dict) and 'state_dict' in checkpoint:
         state_dict = checkpoint['state_dict']
     else:
         state_dict = checkpoint
-    converted, arch = convert_rlanet_state_dict(state_dict, source)
+    if isinstance(state_dict, dict) and any(
+            isinstance(k, str) and k.startswith('backbone.')
+            for k in state_dict):
+        converted, arch = convert_rlanet_detector_state_dict(
+            state_dict, source)
+        task = 'detection'
+    else:
+        converted, arch = convert_rlanet_state_dict(state_dict, source)
+        task = 'classification'
     return dict(
         state_dict=converted,
-        meta=dict(converted_from='RLA-Net official', architecture=arch))
+        meta=dict(
+            converted_from='RLA-Net official', task=task, architecture=arch))

@@ -3,10 +3,15 @@
 Usage:
     python tools/model_converters/rlanet2mmrla.py SRC DST
 
-SRC is an official classification checkpoint (``{'state_dict': ...}``, keys possibly
-prefixed ``module.``). DST loads with ``strict=True`` into an mmpretrain
-``ImageClassifier`` with an ``RLAResNet`` backbone, and serves as a detection backbone
-init via ``init_cfg=dict(type='Pretrained', checkpoint=DST, prefix='backbone.')``.
+SRC is either
+- an official classification checkpoint (``{'state_dict': ...}``, keys possibly
+  prefixed ``module.``): DST loads with ``strict=True`` into an mmpretrain
+  ``ImageClassifier`` with an ``RLAResNet`` backbone, and serves as a detection
+  backbone init via ``init_cfg=dict(type='Pretrained', checkpoint=DST,
+  prefix='backbone.')``; or
+- an official mmdet-2.x detector checkpoint (Faster/Mask R-CNN, RetinaNet with an RLA
+  backbone): DST is an mmdet-3.x checkpoint for the matching ``configs/rla`` config,
+  for ``tools/test.py CONFIG DST``.
 SRC is read with ``weights_only=True``; DST is written atomically (never partially).
 """
 import argparse
@@ -34,7 +39,8 @@ def main(argv=None):
         return 1
     save_checkpoint_atomic(converted, args.dst)
     arch = converted['meta']['architecture']
-    print(f'wrote {args.dst}: {len(converted["state_dict"])} tensors, '
+    print(f'wrote {args.dst} ({converted["meta"]["task"]}): '
+          f'{len(converted["state_dict"])} tensors, '
           f'stage_blocks={arch["stage_blocks"]}, '
           f'rla_channels={arch["rla_channels"]}, '
           f'eca_kernel_sizes={arch["eca_kernel_sizes"]}, '

@@ -4,6 +4,7 @@ One ResNet body (mmpretrain's ``ResNet``, its blocks and ``ResLayer``) carries a
 recurrent companion: a k-channel feature map h that is concatenated into the input of
 every block and updated after every block by the stage's :class:`RLAStageCell`.
 """
+import os.path as osp
 from collections.abc import Sequence
 
 import torch
@@ -319,6 +320,22 @@ class RLAResNet(ResNet):
                 cell.eval()
                 for param in cell.parameters():
                     param.requires_grad = False
+
+    def init_weights(self):
+        cfg = self.init_cfg
+        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
+            path = cfg.get('checkpoint')
+            # Fail before training starts, and say how to make the file.
+            if (isinstance(path, str) and '://' not in path
+                    and not osp.isfile(path)):
+                raise FileNotFoundError(
+                    f'RLAResNet: init_cfg checkpoint not found: {path}. '
+                    'Convert the official RLA-Net ImageNet weights with '
+                    '`python tools/model_converters/rlanet2mmrla.py '
+                    f'<official .pth.tar> {path}` (see configs/rla/README.md),'
+                    ' or set model.backbone.init_cfg=None to train from '
+                    'scratch.')
+        super().init_weights()
 
     def train(self, mode=True):
         super().train(mode)
