@@ -1,0 +1,555 @@
+"""One ResNet body for every recurrent companion along depth.
+
+mmpretrain's :class:`ResNet` (stem, ``ResLayer``, ``BasicBlock``, the ResNeXt
+``Bottleneck``) with what the recurrence-along-depth papers need and upstream lacks:
+
+- blocks split into residual branch and shortcut (``forward_parts`` / ``merge``), so a
+  companion can feed extra channels into the branch (RLA-Net), scale it (layer
+  attention) or read the block output (CRMN) without a forked block;
+- He et al.'s CIFAR body: 3x3 stem, no max-pool, three stages of 16w, 32w, 64w;
+- pre-activation blocks (He et al., ECCV 2016) with a final BN-ReLU;
+- per-stage block counts, ResNeXt groups, and channel attention (ECA, SE) on every
+  residual branch, composed in by one factory.
+
+Subclasses add a companion by overriding ``init_state``, ``forward_block``,
+``stage_output``, ``extra_block_kwargs`` and ``companion_modules``.
+"""
+import os.path as osp
+from collections.abc import Sequence
+
+import torch
+import torch.nn as nn
+import torch.utils.checkpoint as cp
+from mmcv.cnn import build_conv_layer, build_norm_layer
+from mmcv.cnn.bricks import DropPath
+from mmengine.model.weight_init import constant_init
+from mmpretrain.models.backbones.resnet import BasicBlock, ResNet, get_expansion
+from mmpretrain.models.backbones.resnext import Bottleneck as _Bottleneck
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from mmrla.registry import register_model
+
+from ..layers import build_channel_attention, eca_adaptive_kernel_size
+
+
+def _cat(x, h):
+    return x if h is None else torch.cat([x, h], dim=1)
+
+
+class SplitBlockMixin:
+    """A residual block that exposes its residual branch and its shortcut.
+
+    ``forward_parts(x, h)`` returns ``(branch, identity)``; ``h``, if given, is
+    concatenated to the block's input (``extra_in_channels`` channels) in front of
+    the first conv and never reaches the shortcut. An optional channel attention
+    scales the branch after its last layer. ``merge`` adds the two (ReLU after the
+    addition for post-activation blocks, none for pre-activation ones);
+    ``forward(x, h=None)`` is ``merge(*forward_parts(x, h))``.
+    """
+    preact = False
+
+    def _init_split(self, extra_in_channels, attention):
+        self.extra_in_channels = extra_in_channels
+        self.attn = build_channel_attention(attention, self.out_channels)
+
+    def _parts(self, x, h):
+        raise NotImplementedError
+
+    def forward_parts(self, x, h=None):
+
+        def _inner(x, h):
+            branch, identity = self._parts(x, h)
+            if self.attn is not None:
+                branch = self.attn(branch)
+            return branch, identity
+
+        needs_grad = x.requires_grad or (h is not None and h.requires_grad)
+        if self.with_cp and needs_grad:
+            return cp.checkpoint(_inner, x, h, use_reentrant=False)
+        return _inner(x, h)
+
+    def merge(self, branch, identity):
+        out = self.drop_path(branch) + identity
+        return out if self.preact else self.relu(out)
+
+    def forward(self, x, h=None):
+        return self.merge(*self.forward_parts(x, h))
+
+
+class SplitBasicBlock(SplitBlockMixin, BasicBlock):
+    """mmpretrain's BasicBlock, split; conv1 reads ``concat(x, h)``."""
+
+    def __init__(self, in_channels, out_channels, extra_in_channels=0,
+                 attention=None, **kwargs):
+        super().__init__(in_channels + extra_in_channels, out_channels,
+                         **kwargs)
+        self.in_channels = in_channels
+        self._init_split(extra_in_channels, attention)
+
+    def _parts(self, x, h):
+        out = self.relu(self.norm1(self.conv1(_cat(x, h))))
+        branch = self.norm2(self.conv2(out))
+        identity = x if self.downsample is None else self.downsample(x)
+        return branch, identity
+
+
+class SplitBottleneck(SplitBlockMixin, _Bottleneck):
+    """mmpretrain's (ResNeXt-capable) Bottleneck, split; conv1 reads ``concat(x, h)``."""
+
+    def __init__(self, in_channels, out_channels, extra_in_channels=0,
+                 attention=None, groups=1, width_per_group=4, **kwargs):
+        super().__init__(
+            in_channels + extra_in_channels,
+            out_channels,
+            groups=groups,
+            width_per_group=width_per_group,
+            **kwargs)
+        self.in_channels = in_channels
+        self._init_split(extra_in_channels, attention)
+
+    def _parts(self, x, h):
+        out = self.relu(self.norm1(self.conv1(_cat(x, h))))
+        out = self.relu(self.norm2(self.conv2(out)))
+        branch = self.norm3(self.conv3(out))
+        identity = x if self.downsample is None else self.downsample(x)
+        return branch, identity
+
+
+class _PreActBlock(SplitBlockMixin, nn.Module):
+    """Shared construction of the pre-activation blocks: ``a = relu(norm1(x))``
+    feeds the branch (with ``h`` concatenated after the activation, as h enters
+    post-activation blocks un-normalised) and a projection shortcut, which is a bare
+    conv (ResLayer's trailing norm is dropped: the branch output is not normalised
+    either). Subclasses build ``_make_branch()`` and ``_branch(a)``; the arguments
+    are ResLayer's."""
+    preact = True
+
+    def __init__(self, in_channels, out_channels, expansion=None, stride=1,
+                 dilation=1, downsample=None, style='pytorch', with_cp=False,
+                 conv_cfg=None, norm_cfg=dict(type='BN'), drop_path_rate=0.0,
+                 extra_in_channels=0, attention=None):
+        super().__init__()
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.mid_channels = out_channels // self.expansion
+        self.stride = stride
+        self.dilation = dilation
+        self.with_cp = with_cp
+        self.conv_cfg = conv_cfg
+        self.norm_cfg = norm_cfg
+        self.norm1 = build_norm_layer(norm_cfg, in_channels)[1]
+        self.relu = nn.ReLU(inplace=True)
+        if downsample is not None and isinstance(
+                downsample[-1], (_BatchNorm, nn.GroupNorm, nn.LayerNorm)):
+            downsample = downsample[:-1]
+        self.downsample = downsample
+        self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 1e-5 \
+            else nn.Identity()
+        self._init_split(extra_in_channels, attention)
+        self._make_branch(in_channels + extra_in_channels)
+
+    @property
+    def last_layer(self):
+        """The branch's last layer (zeroed by ``zero_init_residual``)."""
+        return getattr(self, self.last_layer_name)
+
+    def _conv(self, cin, cout, k, stride=1, dilation=1):
+        pad = dilation * (k - 1) // 2
+        return build_conv_layer(self.conv_cfg, cin, cout, k, stride=stride,
+                                padding=pad, dilation=dilation, bias=False)
+
+    def _norm(self, channels):
+        return build_norm_layer(self.norm_cfg, channels)[1]
+
+    def _parts(self, x, h):
+        a = self.relu(self.norm1(x))
+        identity = x if self.downsample is None else self.downsample(a)
+        return self._branch(_cat(a, h)), identity
+
+
+class PreActBasicBlock(_PreActBlock):
+    """Pre-activation BasicBlock: BN-ReLU-conv3x3-BN-ReLU-conv3x3."""
+    expansion = 1
+    last_layer_name = 'conv2'
+
+    def _make_branch(self, in_channels):
+        self.conv1 = self._conv(in_channels, self.out_channels, 3,
+                                self.stride, self.dilation)
+        self.norm2 = self._norm(self.out_channels)
+        self.conv2 = self._conv(self.out_channels, self.out_channels, 3)
+
+    def _branch(self, a):
+        return self.conv2(self.relu(self.norm2(self.conv1(a))))
+
+
+class PreActBottleneck(_PreActBlock):
+    """Pre-activation Bottleneck: BN-ReLU-conv1x1-BN-ReLU-conv3x3-BN-ReLU-conv1x1
+    (stride on the 3x3)."""
+    expansion = 4
+    last_layer_name = 'conv3'
+
+    def _make_branch(self, in_channels):
+        mid = self.mid_channels
+        self.conv1 = self._conv(in_channels, mid, 1)
+        self.norm2 = self._norm(mid)
+        self.conv2 = self._conv(mid, mid, 3, self.stride, self.dilation)
+        self.norm3 = self._norm(mid)
+        self.conv3 = self._conv(mid, self.out_channels, 1)
+
+    def _branch(self, a):
+        out = self.relu(self.norm2(self.conv1(a)))
+        out = self.relu(self.norm3(self.conv2(out)))
+        return self.conv3(out)
+
+
+def is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_int_seq(value, length=None):
+    return (isinstance(value, Sequence) and not isinstance(value, str)
+            and all(is_int(v) for v in value)
+            and (length is None or len(value) == length))
+
+
+@register_model
+class ResNetBody(ResNet):
+    """The ResNet body that every mmrla backbone shares; on its own, the plain
+    baseline (no companion) with the same options.
+
+    Arguments not listed are mmpretrain :class:`ResNet`'s, with its defaults for
+    ``stem_type='imagenet'``. With ``stem_type='cifar'`` the defaults become He et
+    al.'s CIFAR network: ``num_stages=3``, ``strides=(1, 2, 2)``,
+    ``stem_channels=base_channels=16 * widen_factor``, ``out_indices=(2, )``.
+
+    Args:
+        depth (int): ImageNet stem: 18, 34 (BasicBlock), 50, 101, 152
+            (Bottleneck). CIFAR stem: 20, 32, 44, 56, 110, 1202 (BasicBlock,
+            6n+2), 164, 1001 (Bottleneck, 9n+2), and 28 (BasicBlock, 4 per stage:
+            wide-ResNet counting, WRN-28-w).
+        stem_type (str): ``'imagenet'`` (7x7/2 conv and max-pool, or
+            ``deep_stem``) or ``'cifar'`` (3x3/1 conv, no pooling).
+        preact (bool): pre-activation blocks, and a BN-ReLU after the last stage.
+            The CIFAR pre-activation stem is a bare conv.
+        widen_factor (int): w, CIFAR stem only: stage widths 16w, 32w, 64w.
+        stage_blocks (Sequence[int] | None): blocks per stage, overriding the
+            depth's default.
+        groups (int): groups of the Bottleneck 3x3 conv (ResNeXt). Default: 1.
+        width_per_group (int): width per group (ResNeXt). Default: 4.
+        attention (dict | None): channel attention on every residual branch:
+            ``dict(type='ECA', kernel_size=K)`` with K an odd int, a list of one
+            odd int per stage, or ``'adaptive'`` (ECA-Net's rule from the stage's
+            channels); ``dict(type='SE', ratio=16)`` (mmpretrain's SELayer).
+    """
+
+    imagenet_arch = {
+        18: ('basic', (2, 2, 2, 2)),
+        34: ('basic', (3, 4, 6, 3)),
+        50: ('bottleneck', (3, 4, 6, 3)),
+        101: ('bottleneck', (3, 4, 23, 3)),
+        152: ('bottleneck', (3, 8, 36, 3)),
+    }
+    cifar_arch = {
+        20: ('basic', (3, 3, 3)),
+        28: ('basic', (4, 4, 4)),
+        32: ('basic', (5, 5, 5)),
+        44: ('basic', (7, 7, 7)),
+        56: ('basic', (9, 9, 9)),
+        110: ('basic', (18, 18, 18)),
+        1202: ('basic', (200, 200, 200)),
+        164: ('bottleneck', (18, 18, 18)),
+        1001: ('bottleneck', (111, 111, 111)),
+    }
+    block_types = {
+        ('basic', False): SplitBasicBlock,
+        ('bottleneck', False): SplitBottleneck,
+        ('basic', True): PreActBasicBlock,
+        ('bottleneck', True): PreActBottleneck,
+    }
+
+    def __init__(self,
+                 depth,
+                 stem_type='imagenet',
+                 preact=False,
+                 widen_factor=1,
+                 stage_blocks=None,
+                 groups=1,
+                 width_per_group=4,
+                 attention=None,
+                 num_stages=None,
+                 strides=None,
+                 dilations=None,
+                 stem_channels=None,
+                 base_channels=None,
+                 out_indices=None,
+                 frozen_stages=-1,
+                 style='pytorch',
+                 deep_stem=False,
+                 **kwargs):
+        name = type(self).__name__
+        if stem_type not in ('imagenet', 'cifar'):
+            self._fail('stem_type', stem_type, "'imagenet' or 'cifar'")
+        cifar = stem_type == 'cifar'
+        archs = self.cifar_arch if cifar else self.imagenet_arch
+        if depth not in archs:
+            self._fail('depth', depth,
+                       f'one of {sorted(archs)} for stem_type={stem_type!r}')
+        if not isinstance(preact, bool):
+            self._fail('preact', preact, 'True or False')
+        if not is_int(widen_factor) or widen_factor < 1 or (
+                not cifar and widen_factor != 1):
+            self._fail('widen_factor', widen_factor,
+                       "a positive int (other than 1 only with stem_type='cifar')")
+        if cifar and deep_stem:
+            self._fail('deep_stem', deep_stem,
+                       "False with stem_type='cifar' (it has its own 3x3 stem)")
+        if num_stages is None:
+            num_stages = 3 if cifar else 4
+        if not is_int(num_stages) or not 1 <= num_stages <= 4:
+            self._fail('num_stages', num_stages, 'an int in 1..4')
+        if strides is None:
+            strides = (1, 2, 2, 2)[:num_stages]
+        if dilations is None:
+            dilations = (1, ) * num_stages
+        width = 16 * widen_factor if cifar else 64
+        stem_channels = width if stem_channels is None else stem_channels
+        base_channels = width if base_channels is None else base_channels
+        if out_indices is None:
+            out_indices = (num_stages - 1, )
+        kind, default_blocks = archs[depth]
+        self._check_args(num_stages, stage_blocks, strides, dilations,
+                         out_indices, frozen_stages, style, groups,
+                         width_per_group, kind, preact, stem_channels,
+                         base_channels)
+        block = self.block_types[(kind, preact)]
+        stage_blocks = tuple(stage_blocks or default_blocks[:num_stages])
+        if len(stage_blocks) != num_stages:
+            self._fail('num_stages', num_stages,
+                       f'at most {len(default_blocks)} for depth {depth}, or '
+                       'stage_blocks with one count per stage')
+        self.stem_type = stem_type
+        self.preact = preact
+        self.widen_factor = widen_factor
+        self._stage_attention_cfgs = self._stage_attention(
+            attention, get_expansion(block), num_stages, base_channels, name)
+        self._split_kwargs = {}
+        if kind == 'bottleneck' and not preact:
+            self._split_kwargs = dict(
+                groups=groups, width_per_group=width_per_group)
+        # ResNet.__init__ reads block and counts from arch_settings; an instance
+        # attribute overrides them for this model only.
+        self.arch_settings = {depth: (block, stage_blocks)}
+        super().__init__(
+            depth,
+            num_stages=num_stages,
+            strides=strides,
+            dilations=dilations,
+            stem_channels=stem_channels,
+            base_channels=base_channels,
+            out_indices=out_indices,
+            frozen_stages=frozen_stages,
+            style=style,
+            deep_stem=deep_stem,
+            **kwargs)
+        if preact:
+            self.final_norm = build_norm_layer(self.norm_cfg,
+                                               self.feat_dim)[1]
+            self._freeze_stages()
+
+    # ---- construction -------------------------------------------------------------
+    def _fail(self, arg, value, allowed):
+        raise ValueError(f'{type(self).__name__}: invalid {arg}={value!r}; '
+                         f'expected {allowed}')
+
+    def _check_args(self, num_stages, stage_blocks, strides, dilations,
+                    out_indices, frozen_stages, style, groups,
+                    width_per_group, kind, preact, stem_channels,
+                    base_channels):
+        fail = self._fail
+        if stage_blocks is not None and not (
+                is_int_seq(stage_blocks, num_stages)
+                and all(n > 0 for n in stage_blocks)):
+            fail('stage_blocks', stage_blocks,
+                 f'None or {num_stages} positive ints (one per stage)')
+        for name, value in (('strides', strides), ('dilations', dilations)):
+            if not (is_int_seq(value, num_stages)
+                    and all(v > 0 for v in value)):
+                fail(name, value, f'{num_stages} positive ints (one per stage)')
+        for name, value in (('stem_channels', stem_channels),
+                            ('base_channels', base_channels)):
+            if not is_int(value) or value < 1:
+                fail(name, value, 'a positive int')
+        if not (is_int_seq(out_indices) and len(out_indices) > 0
+                and all(0 <= i < num_stages for i in out_indices)):
+            fail('out_indices', out_indices,
+                 f'a non-empty sequence of stage indices in 0..{num_stages - 1}')
+        if not is_int(frozen_stages) or not -1 <= frozen_stages <= num_stages:
+            fail('frozen_stages', frozen_stages,
+                 f'an int in -1..{num_stages} (-1 freezes nothing)')
+        if style not in ('pytorch', 'caffe'):
+            fail('style', style, "'pytorch' or 'caffe'")
+        if not is_int(groups) or groups < 1:
+            fail('groups', groups, 'a positive int')
+        if not is_int(width_per_group) or width_per_group < 1:
+            fail('width_per_group', width_per_group, 'a positive int')
+        if groups != 1 and (kind == 'basic' or preact):
+            fail('groups', groups,
+                 '1 here (ResNeXt groups need post-activation Bottleneck '
+                 'blocks)')
+
+    @staticmethod
+    def _stage_attention(attention, expansion, num_stages, base_channels,
+                         name):
+        """Per-stage attention configs with ECA kernel sizes resolved."""
+        if attention is None:
+            return [None] * num_stages
+        if not isinstance(attention, dict) or attention.get('type') not in (
+                'ECA', 'SE'):
+            raise ValueError(
+                f'{name}: invalid attention={attention!r}; expected None, '
+                "dict(type='ECA', kernel_size=...) or dict(type='SE', "
+                'ratio=...)')
+        if attention['type'] == 'SE':
+            return [dict(attention)] * num_stages
+        kernel = attention.get('kernel_size', 'adaptive')
+        if kernel == 'adaptive':
+            kernels = [
+                eca_adaptive_kernel_size(base_channels * expansion * 2**i)
+                for i in range(num_stages)
+            ]
+        elif is_int(kernel):
+            kernels = [kernel] * num_stages
+        elif is_int_seq(kernel, num_stages):
+            kernels = list(kernel)
+        else:
+            raise ValueError(
+                f'{name}: invalid attention kernel_size={kernel!r}; '
+                f"expected an odd int, 'adaptive' or a list of {num_stages} "
+                'odd ints (one per stage)')
+        for k in kernels:
+            if k < 1 or k % 2 == 0:
+                raise ValueError(
+                    f'{name}: invalid attention kernel_size={kernel!r}; '
+                    'ECA kernel sizes must be positive odd ints')
+        return [dict(attention, kernel_size=k) for k in kernels]
+
+    def _check_readout(self, h_readout):
+        """A companion whose state joins the last stage output needs that stage."""
+        if h_readout and self.num_stages - 1 not in self.out_indices:
+            self._fail(
+                'out_indices', self.out_indices,
+                f'to include the last stage {self.num_stages - 1} when '
+                'h_readout=True (the state joins the last stage output); '
+                'set h_readout=False for detection')
+
+    def extra_block_kwargs(self, stage):
+        """Block arguments a companion adds (e.g. ``extra_in_channels``)."""
+        return {}
+
+    def make_res_layer(self, **kwargs):
+        stage = len(self.res_layers)
+        kwargs.update(self._split_kwargs)
+        kwargs.update(self.extra_block_kwargs(stage))
+        kwargs['attention'] = self._stage_attention_cfgs[stage]
+        return super().make_res_layer(**kwargs)
+
+    def _make_stem_layer(self, in_channels, stem_channels):
+        if self.stem_type == 'imagenet':
+            return super()._make_stem_layer(in_channels, stem_channels)
+        self.conv1 = build_conv_layer(
+            self.conv_cfg, in_channels, stem_channels, kernel_size=3,
+            stride=1, padding=1, bias=False)
+        self.relu = nn.ReLU(inplace=True)
+        self.norm1_name = None
+        if not self.preact:  # pre-activation blocks normalise their input
+            self.norm1_name, norm1 = build_norm_layer(
+                self.norm_cfg, stem_channels, postfix=1)
+            self.add_module(self.norm1_name, norm1)
+
+    def missing_checkpoint_hint(self, path):
+        """How a user makes the ``init_cfg`` checkpoint that is missing."""
+        return (f'Train the matching ImageNet config and save its checkpoint '
+                f'as {path} (no official {type(self).__name__} weights exist)')
+
+    def _stem_modules(self):
+        if self.deep_stem:
+            return [self.stem]
+        return [self.conv1] + ([self.norm1] if self.norm1_name else [])
+
+    def companion_modules(self, stage):
+        """The companion's modules that freezing stage ``stage`` (1-based) also
+        freezes; may be called before they exist."""
+        return []
+
+    def _freeze_stages(self):
+        frozen = []
+        if self.frozen_stages >= 0:
+            frozen += self._stem_modules()
+        for i in range(1, self.frozen_stages + 1):
+            frozen.append(getattr(self, f'layer{i}'))
+            frozen += self.companion_modules(i)
+        if self.frozen_stages == self.num_stages:
+            frozen.append(getattr(self, 'final_norm', None))
+        for m in frozen:
+            if m is None:
+                continue
+            m.eval()
+            for param in m.parameters():
+                param.requires_grad = False
+
+    def init_weights(self):
+        cfg = self.init_cfg
+        pretrained = isinstance(cfg, dict) and cfg.get('type') == 'Pretrained'
+        if pretrained:
+            path = cfg.get('checkpoint')
+            # Fail before training starts, and say how to make the file.
+            if (isinstance(path, str) and '://' not in path
+                    and not osp.isfile(path)):
+                raise FileNotFoundError(
+                    f'{type(self).__name__}: init_cfg checkpoint not found: '
+                    f'{path}. {self.missing_checkpoint_hint(path)}, or set '
+                    'model.backbone.init_cfg=None to train from scratch.')
+        super().init_weights()
+        if self.zero_init_residual and self.preact and not pretrained:
+            # the pre-activation branch ends in a conv, not a norm
+            for m in self.modules():
+                if isinstance(m, _PreActBlock):
+                    constant_init(m.last_layer, 0)
+
+    def train(self, mode=True):
+        super().train(mode)
+        return self  # upstream ResNet.train returns None; nn.Module's returns self
+
+    # ---- forward ------------------------------------------------------------------
+    def _forward_stem(self, x):
+        if self.deep_stem:
+            return self.maxpool(self.stem(x))
+        x = self.conv1(x)
+        if self.norm1_name is not None:
+            x = self.relu(self.norm1(x))
+        return self.maxpool(x) if self.stem_type == 'imagenet' else x
+
+    def init_state(self, x):
+        """The companion's state after the stem (``x`` is the stem output)."""
+        return None
+
+    def forward_block(self, stage, index, block, x, state):
+        """Runs block ``index`` of stage ``stage``; returns ``(x, state)``."""
+        return block(x), state
+
+    def stage_output(self, stage, x, state):
+        """What the backbone returns for an ``out_indices`` stage."""
+        return x
+
+    def forward(self, x):
+        x = self._forward_stem(x)
+        state = self.init_state(x)
+        outs = []
+        for i, layer_name in enumerate(self.res_layers):
+            for j, block in enumerate(getattr(self, layer_name)):
+                x, state = self.forward_block(i, j, block, x, state)
+            if self.preact and i == self.num_stages - 1:
+                x = self.relu(self.final_norm(x))
+            if i in self.out_indices:
+                outs.append(self.stage_output(i, x, state))
+        return tuple(outs)
