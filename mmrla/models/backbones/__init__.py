@@ -1,3 +1,11 @@
+from .crmn import CRMN
+from .layer_attention_resnet import LayerAttentionHead, LayerAttentionResNet
+from .resnet_body import (PreActBasicBlock, PreActBottleneck, ResNetBody,
+                          SplitBasicBlock, SplitBottleneck)
 from .rla_resnet import RLABasicBlock, RLABottleneck, RLAResNet
 
-__all__ = ['RLABasicBlock', 'RLABottleneck', 'RLAResNet']
+__all__ = [
+    'CRMN', 'LayerAttentionHead', 'LayerAttentionResNet', 'PreActBasicBlock',
+    'PreActBottleneck', 'ResNetBody', 'SplitBasicBlock', 'SplitBottleneck',
+    'RLABasicBlock', 'RLABottleneck', 'RLAResNet'
+]

@@ -1,8 +1,10 @@
 from .channel_attention import (ECALayer, build_channel_attention,
                                 eca_adaptive_kernel_size)
+from .layer_context import LayerContext, resample_channels
+from .lstm import LSTMCell
 from .rla_cell import RLAStageCell
 
 __all__ = [
     'ECALayer', 'build_channel_attention', 'eca_adaptive_kernel_size',
-    'RLAStageCell'
+    'LayerContext', 'resample_channels', 'LSTMCell', 'RLAStageCell'
 ]

@@ -1,0 +1,146 @@
+"""Recurrent Layer Attention network (ICLR 2020 submission, "RLA attention").
+
+An LSTM shared by all blocks walks along the depth of the ResNet body: it reads a
+summary (context) of every block's residual branch and emits a layer-attention scale
+that multiplies that branch before the addition.
+"""
+from collections import Counter
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+
+from mmrla.registry import register_model
+
+from ..layers import LayerContext, LSTMCell
+from .resnet_body import ResNetBody, is_int
+
+
+class LayerAttentionHead(BaseModule):
+    """alpha_l = sigmoid(W2_l relu(W1_l h_l)); W1: M -> M/r, W2: M/r -> 1 (or C_l for
+    RLA-vector), no biases (the paper's parameter count)."""
+
+    def __init__(self, hidden_size, reduction, out_size=1, init_cfg=None):
+        super().__init__(init_cfg)
+        mid = max(1, hidden_size // reduction)
+        self.fc1 = nn.Linear(hidden_size, mid, bias=False)
+        self.fc2 = nn.Linear(mid, out_size, bias=False)
+
+    def forward(self, h):
+        return torch.sigmoid(self.fc2(torch.relu(self.fc1(h))))
+
+
+@register_model
+class LayerAttentionResNet(ResNetBody):
+    """ResNet with recurrent layer attention.
+
+    For residual block l with residual-branch output A_l (C_l channels):
+
+    - context ``S_l = F_context(A_l)``: global average or max pooling, optionally
+      followed by a two-layer MLP, then resampled to one length N: channel
+      counts above N are averaged over contiguous groups (``adaptive_avg_pool1d``),
+      below N repeated (nearest neighbour);
+    - ``h_l, c_l = LSTM(S_l, (h_{l-1}, c_{l-1}))``, M units, zero initial state,
+      one LSTM shared by all blocks;
+    - ``alpha_l = sigmoid(W2_l relu(W1_l h_l))`` per block, a scalar (or a C_l
+      vector with ``vector=True``, RLA-vector); the block computes
+      ``relu(alpha_l * A_l + shortcut)``.
+
+    The parameters added to the body are ``4 (M^2 + N M + M)`` (LSTM) plus
+    ``sum_l (M^2 / r + M / r * out_l)`` (heads; out_l = 1, or C_l for RLA-vector),
+    the paper's formula, plus the context MLPs if any.
+
+    IA+RLA is ``attention=dict(type='SE', ratio=16)``: an SE block on every residual
+    branch, then alpha_l. After each forward, :attr:`last_attention` holds the
+    per-block alphas (detached, ``(B, 1)`` or ``(B, C_l)`` each); forward hooks on
+    ``attention_heads[l]`` see them too.
+
+    Args:
+        depth (int): see :class:`ResNetBody` (ImageNet or CIFAR stem).
+        lstm_channels (int): M, LSTM units. Paper: 512 on ImageNet; 4 on CIFAR.
+        reduction (int): r of the heads. Paper: 8 (ResNet-18/50), 16 (ResNet-101).
+        context (str): ``'gap'`` (default), ``'gmp'``, ``'gap_mlp'``,
+            ``'gmp_mlp'``.
+        context_channels (int | None): N. None: the block width shared by the most
+            blocks (fewest resamplings; 1024 for ResNet-50), the widest on a tie.
+        context_mlp_ratio (int): hidden-layer reduction of the context MLP.
+        vector (bool): RLA-vector (a channel vector per block). Default: False.
+    """
+
+    context_modes = LayerContext.modes
+
+    def __init__(self,
+                 depth,
+                 lstm_channels=512,
+                 reduction=8,
+                 context='gap',
+                 context_channels=None,
+                 context_mlp_ratio=16,
+                 vector=False,
+                 **kwargs):
+        for arg, value in (('lstm_channels', lstm_channels),
+                           ('reduction', reduction),
+                           ('context_mlp_ratio', context_mlp_ratio)):
+            if not is_int(value) or value < 1:
+                self._fail(arg, value, 'a positive int')
+        if reduction > lstm_channels:
+            self._fail('reduction', reduction,
+                       f'at most lstm_channels={lstm_channels}')
+        if context not in self.context_modes:
+            self._fail('context', context, f'one of {self.context_modes}')
+        if context_channels is not None and (not is_int(context_channels)
+                                             or context_channels < 1):
+            self._fail('context_channels', context_channels,
+                       'None or a positive int')
+        if not isinstance(vector, bool):
+            self._fail('vector', vector, 'True or False')
+        super().__init__(depth, **kwargs)
+
+        widths = [
+            block.out_channels for name in self.res_layers
+            for block in getattr(self, name)
+        ]
+        if context_channels is None:
+            counts = Counter(widths)
+            context_channels = max(counts, key=lambda c: (counts[c], c))
+        self.lstm_channels = lstm_channels
+        self.context_channels = context_channels
+        self.vector = vector
+        self.contexts = nn.ModuleList(
+            LayerContext(c, context_channels, context, context_mlp_ratio)
+            for c in widths)
+        self.lstm = LSTMCell(context_channels, lstm_channels)
+        self.attention_heads = nn.ModuleList(
+            LayerAttentionHead(lstm_channels, reduction, c if vector else 1)
+            for c in widths)
+        # global index of the first block of every stage
+        self._first_block = [0]
+        for name in self.res_layers:
+            self._first_block.append(self._first_block[-1] +
+                                     len(getattr(self, name)))
+        self.last_attention = []
+        self._freeze_stages()
+
+    def companion_modules(self, stage):
+        if not hasattr(self, '_first_block'):
+            return []  # called by ResNet.__init__ before they exist
+        blocks = range(self._first_block[stage - 1], self._first_block[stage])
+        mods = [self.contexts[b] for b in blocks]
+        mods += [self.attention_heads[b] for b in blocks]
+        if stage == self.num_stages:  # the shared LSTM serves every stage
+            mods.append(self.lstm)
+        return mods
+
+    def init_state(self, x):
+        self.last_attention = []
+        zeros = x.new_zeros(x.shape[0], self.lstm_channels)
+        return zeros, zeros
+
+    def forward_block(self, stage, index, block, x, state):
+        layer = self._first_block[stage] + index
+        branch, identity = block.forward_parts(x)
+        state = self.lstm(self.contexts[layer](branch), state)
+        alpha = self.attention_heads[layer](state[0])
+        self.last_attention.append(alpha.detach())
+        x = block.merge(branch * alpha[:, :, None, None], identity)
+        return x, state

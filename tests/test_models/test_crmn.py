@@ -1,0 +1,148 @@
+"""CRMN and the LSTM cells it uses."""
+import pytest
+import torch
+
+from mmrla.models import CRMN, LSTMCell, ResNetBody
+
+
+def n_params(m):
+    return sum(p.numel() for p in m.parameters())
+
+
+def with_head(backbone, classes=100):
+    return n_params(backbone) + backbone.feat_dim * classes + classes
+
+
+@pytest.mark.parametrize('width,ours,paper,resnet_paper', [
+    (16, 2_161_956, 2.16, 0.47),
+    (24, 3_565_004, 3.56, 1.05),
+    (32, 5_199_732, 5.19, 1.86),
+    (64, 14_054_676, 14.01, 7.41),
+])
+def test_parameter_counts_against_the_paper(width, ours, paper, resnet_paper):
+    """CRMN Table 1 (CIFAR-100, 32 layers). We use projection shortcuts where the
+    width changes; the paper's are parameter-free, which accounts for the whole
+    difference (16w*32w + 32w*64w weights, 2.5k to 41k)."""
+    kw = dict(stem_type='cifar', stem_channels=width, base_channels=width,
+              preact=width >= 64)
+    model = CRMN(32, **kw)
+    assert with_head(model) == ours
+    projections = width * 2 * width + 2 * width * 4 * width
+    projections += 2 * width * 2 + 4 * width * 2 if width < 64 else 0  # BNs
+    assert abs((ours - projections) / 1e6 - paper) < 0.006
+    resnet = with_head(ResNetBody(32, **kw))
+    assert abs((resnet - projections) / 1e6 - resnet_paper) < 0.006
+    assert model.memory_size == width * 16 * 16  # stage 1, 2x2-pooled
+
+
+def test_memory_never_writes_back_and_reads_out():
+    torch.manual_seed(0)
+    crmn = CRMN(20, stem_type='cifar', lstm_channels=8,
+                out_indices=(0, 1, 2)).eval()
+    body = ResNetBody(20, stem_type='cifar', out_indices=(0, 1, 2)).eval()
+    missing, unexpected = body.load_state_dict(crmn.state_dict(),
+                                               strict=False)
+    assert not missing and set(unexpected) == {
+        'lstm.linear.weight', 'lstm.linear.bias', 'lstm.peep', 'h0'
+    }
+    x = torch.rand(2, 3, 32, 32)
+    outs, ref = crmn(x), body(x)
+    torch.testing.assert_close(outs[0], ref[0])
+    torch.testing.assert_close(outs[1], ref[1])
+    assert outs[2].shape == (2, 64 + 8, 1, 1)
+    torch.testing.assert_close(outs[2][:, :64], ref[2].mean((2, 3), True))
+    # the final h is the LSTM run over every block output from the learned h0
+    h, c = crmn.h0.expand(2, -1), torch.zeros(2, 8)
+    feats = []
+    y = crmn._forward_stem(x)
+    for name in crmn.res_layers:
+        for block in getattr(crmn, name):
+            y = block(y)
+            feats.append(torch.nn.functional.avg_pool2d(y, 2).flatten(1))
+    for f in feats:
+        f = torch.nn.functional.pad(f, (0, crmn.memory_size - f.shape[1]))
+        h, c = crmn.lstm(f, (h, c))
+    torch.testing.assert_close(outs[2][:, 64:, 0, 0], h)
+
+
+def test_readout_feeds_upstream_neck_and_head():
+    from mmpretrain.models import ImageClassifier
+    model = ImageClassifier(
+        backbone=dict(type='CRMN', depth=20, stem_type='cifar',
+                      lstm_channels=8),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=10, in_channels=72))
+    assert model(torch.rand(2, 3, 32, 32), mode='tensor').shape == (2, 10)
+
+
+def test_2x2_sizes_and_adaptive_mode():
+    crmn = CRMN(20, stem_type='cifar', lstm_channels=8).eval()
+    assert crmn(torch.rand(1, 3, 24, 30))[0].shape == (1, 72, 1, 1)
+    with pytest.raises(ValueError, match="input_size=.*pool='adaptive'"):
+        crmn(torch.rand(1, 3, 40, 40))
+    big = CRMN(50, pool='adaptive', pool_grid=(2, 2), lstm_channels=8,
+               stage_blocks=(1, 1, 1, 1)).eval()
+    assert big.memory_size == 2048 * 4
+    assert big(torch.rand(1, 3, 97, 131))[0].shape == (1, 2048 + 8, 1, 1)
+
+
+def test_detection_mode_is_the_body():
+    crmn = CRMN(50, h_readout=False, pool='adaptive', out_indices=(0, 1, 2, 3),
+                stage_blocks=(1, 1, 1, 1))
+    assert crmn.lstm is None
+    assert n_params(crmn) == n_params(
+        ResNetBody(50, out_indices=(0, 1, 2, 3), stage_blocks=(1, 1, 1, 1)))
+    outs = crmn.eval()(torch.rand(1, 3, 64, 80))
+    assert [o.shape[1] for o in outs] == [256, 512, 1024, 2048]
+
+
+def test_frozen_all_stages_freezes_the_memory():
+    crmn = CRMN(20, stem_type='cifar', lstm_channels=8, frozen_stages=3)
+    crmn.train()
+    assert not any(p.requires_grad for p in crmn.parameters())
+    crmn = CRMN(20, stem_type='cifar', lstm_channels=8, frozen_stages=2)
+    assert crmn.h0.requires_grad and crmn.lstm.linear.weight.requires_grad
+
+
+@pytest.mark.parametrize('kwargs,arg', [
+    (dict(lstm_channels=0), 'lstm_channels'),
+    (dict(pool='max'), 'pool'),
+    (dict(input_size=(32, )), 'input_size'),
+    (dict(pool_grid=(0, 2)), 'pool_grid'),
+    (dict(gate_bias='-1'), 'gate_bias'),
+    (dict(h_readout=True, out_indices=(0, )), 'out_indices'),
+])
+def test_bad_arguments_name_the_field(kwargs, arg):
+    with pytest.raises(ValueError, match=f'CRMN: invalid {arg}='):
+        CRMN(20, stem_type='cifar', **kwargs)
+
+
+def test_lstm_cell_is_torchs_with_one_bias():
+    torch.manual_seed(0)
+    ours = LSTMCell(5, 3)
+    ref = torch.nn.LSTMCell(5, 3)
+    with torch.no_grad():
+        ref.weight_ih.copy_(ours.linear.weight[:, :5])
+        ref.weight_hh.copy_(ours.linear.weight[:, 5:])
+        ref.bias_ih.copy_(ours.linear.bias)
+        ref.bias_hh.zero_()
+    x, h, c = torch.randn(4, 5), torch.randn(4, 3), torch.randn(4, 3)
+    for a, b in zip(ours(x, (h, c)), ref(x, (h, c))):
+        torch.testing.assert_close(a, b)
+    assert n_params(ours) == 4 * (5 * 3 + 3 * 3 + 3)
+
+
+def test_peephole_cell():
+    torch.manual_seed(0)
+    cell = LSTMCell(5, 3, peephole=True, gate_bias=-1.0)
+    bias = cell.linear.bias.view(4, 3)
+    assert (bias[[0, 1, 3]] == -1).all() and (bias[2] == 0).all()
+    x, h, c = torch.randn(4, 5), torch.randn(4, 3), torch.randn(4, 3)
+    i, f, g, o = cell.linear(torch.cat([x, h], 1)).chunk(4, 1)
+    pi, pf, po = cell.peep
+    c_new = torch.sigmoid(f + pf * c) * c + torch.sigmoid(i + pi * c) * \
+        torch.tanh(g)
+    h_new = torch.sigmoid(o + po * c_new) * torch.tanh(c_new)
+    out = cell(x, (h, c))
+    torch.testing.assert_close(out[0], h_new)
+    torch.testing.assert_close(out[1], c_new)

@@ -1,0 +1,134 @@
+"""LayerAttentionResNet: the paper's formulas, alphas, contexts, freezing."""
+import pytest
+import torch
+from mmpretrain.models.utils import SELayer
+
+from mmrla.models import (LayerAttentionResNet, LayerContext, ResNetBody,
+                          resample_channels)
+
+
+def n_params(m):
+    return sum(p.numel() for p in m.parameters())
+
+
+@pytest.mark.parametrize('depth,r,n_ctx', [(18, 8, 512), (50, 8, 1024),
+                                           (101, 16, 1024)])
+def test_parameters_follow_the_papers_formula(depth, r, n_ctx):
+    model = LayerAttentionResNet(depth, lstm_channels=512, reduction=r)
+    M, N, L = 512, model.context_channels, sum(model.stage_blocks)
+    assert N == n_ctx  # the width most blocks share (ResNet-18: tie -> widest)
+    formula = 4 * (M * M + N * M + M) + L * (M * M + M) // r
+    assert n_params(model) - n_params(ResNetBody(depth)) == formula
+
+
+def test_alphas_shape_range_and_hooks():
+    model = LayerAttentionResNet(56, stem_type='cifar', lstm_channels=4,
+                                 reduction=2).eval()
+    seen = []
+    model.attention_heads[5].register_forward_hook(
+        lambda m, i, o: seen.append(o))
+    out = model(torch.rand(3, 3, 32, 32))[0]
+    assert out.shape == (3, 64, 8, 8)
+    alphas = model.last_attention
+    assert len(alphas) == 27
+    assert all(a.shape == (3, 1) for a in alphas)
+    stacked = torch.cat(alphas)
+    assert stacked.min() >= 0 and stacked.max() <= 1
+    torch.testing.assert_close(seen[0], alphas[5])
+    assert not alphas[0].requires_grad
+
+
+def test_rla_vector_gives_a_channel_vector_per_block():
+    model = LayerAttentionResNet(20, stem_type='cifar', lstm_channels=32,
+                                 reduction=2, vector=True).eval()
+    model(torch.rand(2, 3, 32, 32))
+    assert [a.shape[1] for a in model.last_attention] == [16] * 3 + [32] * 3 \
+        + [64] * 3
+
+
+def test_alpha_scales_the_residual_branch():
+    """With alpha = 0.5 everywhere, the network is the plain body whose blocks' last
+    BN affine is halved."""
+    torch.manual_seed(0)
+    model = LayerAttentionResNet(20, stem_type='cifar', lstm_channels=4,
+                                 reduction=2)
+    for head in model.attention_heads:
+        torch.nn.init.zeros_(head.fc2.weight)  # sigmoid(0) = 0.5
+    body = ResNetBody(20, stem_type='cifar')
+    missing, unexpected = body.load_state_dict(model.state_dict(),
+                                               strict=False)
+    assert not missing
+    with torch.no_grad():
+        for name in body.res_layers:
+            for block in getattr(body, name):
+                block.norm2.weight.mul_(0.5)
+                block.norm2.bias.mul_(0.5)
+    x = torch.rand(2, 3, 32, 32)
+    torch.testing.assert_close(model.eval()(x)[0], body.eval()(x)[0])
+
+
+def test_resample_channels():
+    s = torch.arange(8.).view(1, 8)
+    torch.testing.assert_close(resample_channels(s, 4),
+                               torch.tensor([[0.5, 2.5, 4.5, 6.5]]))
+    torch.testing.assert_close(
+        resample_channels(torch.tensor([[1., 2.]]), 4),
+        torch.tensor([[1., 1., 2., 2.]]))
+    assert resample_channels(s, 8) is s
+
+
+@pytest.mark.parametrize('mode', LayerContext.modes)
+def test_contexts(mode):
+    ctx = LayerContext(32, 16, mode)
+    a = torch.randn(2, 32, 5, 5)
+    s = ctx(a)
+    assert s.shape == (2, 16)
+    if mode == 'gap':
+        torch.testing.assert_close(s, resample_channels(a.mean((2, 3)), 16))
+    if mode == 'gmp':
+        torch.testing.assert_close(s, resample_channels(a.amax((2, 3)), 16))
+    assert (ctx.mlp is not None) == mode.endswith('_mlp')
+    model = LayerAttentionResNet(20, stem_type='cifar', lstm_channels=4,
+                                 reduction=2, context=mode)
+    assert model(torch.rand(1, 3, 32, 32))[0].shape == (1, 64, 8, 8)
+
+
+def test_ia_rla_puts_se_on_every_branch():
+    model = LayerAttentionResNet(20, stem_type='cifar', lstm_channels=4,
+                                 reduction=2, attention=dict(type='SE'))
+    assert all(isinstance(b.attn, SELayer) for b in model.layer3)
+
+
+def test_frozen_stages_freeze_their_heads_and_the_shared_lstm_last():
+    model = LayerAttentionResNet(20, stem_type='cifar', lstm_channels=4,
+                                 reduction=2, frozen_stages=1)
+    model.train()
+    assert not any(p.requires_grad for h in model.attention_heads[:3]
+                   for p in h.parameters())
+    assert all(p.requires_grad for h in model.attention_heads[3:]
+               for p in h.parameters())
+    assert all(p.requires_grad for p in model.lstm.parameters())
+    model = LayerAttentionResNet(20, stem_type='cifar', lstm_channels=4,
+                                 reduction=2, frozen_stages=3)
+    assert not any(p.requires_grad for p in model.parameters())
+
+
+def test_detection_outputs_and_any_size():
+    model = LayerAttentionResNet(50, lstm_channels=16, reduction=8,
+                                 stage_blocks=(1, 1, 1, 1),
+                                 out_indices=(0, 1, 2, 3)).eval()
+    outs = model(torch.rand(1, 3, 67, 91))
+    assert [o.shape[1] for o in outs] == [256, 512, 1024, 2048]
+
+
+@pytest.mark.parametrize('kwargs,arg', [
+    (dict(lstm_channels=0), 'lstm_channels'),
+    (dict(reduction=1024), 'reduction'),
+    (dict(context='mean'), 'context'),
+    (dict(context_channels=-1), 'context_channels'),
+    (dict(vector=1), 'vector'),
+])
+def test_bad_arguments_name_the_field(kwargs, arg):
+    with pytest.raises(ValueError,
+                       match=f'LayerAttentionResNet: invalid {arg}='):
+        LayerAttentionResNet(20, stem_type='cifar', **kwargs)
