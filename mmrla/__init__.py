@@ -10,6 +10,6 @@ from .version import __version__
 
 allow_runner_checkpoints()
 
-from . import models  # noqa: E402,F401  (registers every model)
+from . import datasets, models  # noqa: E402,F401  (registers everything)
 
 __all__ = ['__version__', 'allow_runner_checkpoints']

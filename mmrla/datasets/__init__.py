@@ -1,0 +1,3 @@
+from .cifar import CIFAR10TrainVal, CIFAR100TrainVal
+
+__all__ = ['CIFAR10TrainVal', 'CIFAR100TrainVal']
