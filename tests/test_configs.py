@@ -22,15 +22,28 @@ def scope_models(scope):
     return MODELS
 
 
+SMALL = [
+    (dict(type='RLAResNet', depth=18, stage_blocks=(1, 1, 1, 1)), 32,
+     (1, 544, 1, 1)),
+    (dict(type='ResNetBody', depth=20, stem_type='cifar'), 32, (1, 64, 8, 8)),
+    (dict(type='LayerAttentionResNet', depth=20, stem_type='cifar',
+          lstm_channels=4, reduction=2), 32, (1, 64, 8, 8)),
+    (dict(type='CRMN', depth=20, stem_type='cifar', lstm_channels=8), 32,
+     (1, 72, 1, 1)),
+]
+
+
 @pytest.mark.parametrize('scope', ['mmpretrain', 'mmdet'])
-def test_plain_name_builds_in_both_scopes(scope):
+@pytest.mark.parametrize('cfg,size,shape', SMALL, ids=lambda v: v['type']
+                         if isinstance(v, dict) else '')
+def test_plain_name_builds_in_both_scopes(scope, cfg, size, shape):
     import mmrla  # noqa: F401
     models = scope_models(scope)
     with DefaultScope.overwrite_default_scope(scope):
-        backbone = models.build(
-            dict(type='RLAResNet', depth=18, stage_blocks=(1, 1, 1, 1)))
-    assert type(backbone).__name__ == 'RLAResNet'
-    assert backbone.eval()(torch.rand(1, 3, 32, 32))[0].shape == (1, 544, 1, 1)
+        backbone = models.build(cfg)
+    assert type(backbone).__name__ == cfg['type']
+    out = backbone.eval()(torch.rand(1, 3, size, size))
+    assert out[-1].shape == shape
 
 
 def test_configs_exist():
@@ -39,6 +52,17 @@ def test_configs_exist():
         assert f'rla-resnet{depth}_4xb64_in1k.py' in names
         assert f'eca-rla-resnet{depth}_4xb64_in1k.py' in names
     assert {'rla-resnet18_4xb64_in1k.py', 'rla-resnet34_4xb64_in1k.py'} <= names
+    for ds in ('cifar10', 'cifar100'):
+        assert {f'rla-resnet110_1xb128_{ds}.py',
+                f'rla-resnet164_1xb128_{ds}.py'} <= names
+    assert {f'faster-rcnn_rla-attention-r{d}_1x_coco.py'
+            for d in (50, 101)} <= names
+    assert 'faster-rcnn_crmn-r50_1x_coco.py' in names
+
+
+# the backbone each config directory is about
+BACKBONES = {'rla': 'RLAResNet', 'rla_attention': 'LayerAttentionResNet',
+             'crmn': 'CRMN'}
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: p.name)
@@ -50,13 +74,14 @@ def test_config_builds_its_model(path: Path):
     models = scope_models(cfg.default_scope)
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         model = models.build(cfg.model)
-    assert type(model.backbone).__name__ == 'RLAResNet'
+    assert type(model.backbone).__name__ == BACKBONES[path.parent.name]
     if cfg.default_scope == 'mmpretrain':
         # the head reads the backbone's readout: C + k channels
         assert model.head.fc.in_features == model.backbone.feat_dim
         model.eval()
         with torch.no_grad():
-            scores = model(torch.rand(1, 3, 64, 64), mode='tensor')
+            size = 32 if 'cifar' in path.name else 64
+            scores = model(torch.rand(1, 3, size, size), mode='tensor')
         assert scores.shape == (1, model.head.num_classes)
 
 

@@ -112,3 +112,44 @@ def test_official_detector_checkpoint_converts_without_missing_keys(
     torch.testing.assert_close(
         model.backbone.rla2.norms[3].running_mean,
         official['state_dict']['backbone.stage_bns.1.3.running_mean'])
+
+
+@pytest.mark.parametrize('config', [
+    'rla_attention/faster-rcnn_rla-attention-r50_1x_coco.py',
+    'crmn/faster-rcnn_crmn-r50_1x_coco.py'
+])
+def test_other_backbones_train_in_faster_rcnn(config, tmp_path):
+    from mmdet.registry import MODELS
+    from mmdet.testing import demo_mm_inputs
+    torch.manual_seed(0)
+    cfg = Config.fromfile(str(REPO / 'configs' / config))
+    missing = tmp_path / 'missing.pth'
+    cfg.model.backbone.init_cfg = dict(type='Pretrained',
+                                       checkpoint=str(missing))
+    cfg.model.backbone.stage_blocks = (1, 1, 2, 1)  # small and fast
+    # from scratch (no checkpoint here): zero-initialised branches pass no gradient
+    cfg.model.backbone.zero_init_residual = False
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        model = MODELS.build(cfg.model)
+    with pytest.raises(FileNotFoundError, match='Train the matching ImageNet'):
+        model.init_weights()
+    model.backbone.init_cfg = None
+    model.init_weights()
+    packed = demo_mm_inputs(2, [[3, 96, 128], [3, 120, 88]], num_items=[3, 2],
+                            num_classes=80)
+    model.train()
+    losses = model(**model.data_preprocessor(packed, True), mode='loss')
+    total = sum(v.sum() if isinstance(v, torch.Tensor) else sum(v)
+                for k, v in losses.items() if 'loss' in k)
+    assert torch.isfinite(total)
+    total.backward()
+    backbone = model.backbone
+    assert backbone.layer1[0].conv1.weight.grad is None  # frozen stage 1
+    assert backbone.layer3[0].conv1.weight.grad.abs().sum() > 0
+    if hasattr(backbone, 'attention_heads'):
+        # the heads of stage 1 are frozen with it, those after it learn
+        assert backbone.attention_heads[0].fc1.weight.grad is None
+        assert backbone.attention_heads[3].fc1.weight.grad.abs().sum() > 0
+        assert backbone.lstm.linear.weight.grad.abs().sum() > 0
+    else:
+        assert backbone.lstm is None  # CRMN: no memory where nothing reads it

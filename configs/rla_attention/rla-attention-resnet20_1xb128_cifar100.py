@@ -1,0 +1,3 @@
+# Recurrent layer attention on CIFAR ResNet-20, CIFAR100; see the ResNet-56 config.
+_base_ = ['./rla-attention-resnet56_1xb128_cifar100.py']
+model = dict(backbone=dict(depth=20))

@@ -1,0 +1,11 @@
+# Recurrent layer attention on CIFAR ResNet-56, CIFAR10, the paper's CIFAR recipe
+# (160 epochs, lr 0.1 divided by 10 at 80 and 120): M = 4, r = 2, GAP context.
+_base_ = [
+    '../_base_/models/layer-attention-resnet56_cifar.py',
+    '../_base_/datasets/cifar10_trainval.py',
+    '../_base_/schedules/cifar_bs128_160e.py',
+    'mmpretrain::_base_/default_runtime.py',
+]
+custom_imports = dict(imports=['mmrla'], allow_failed_imports=False)
+
+model = dict(backbone=dict(depth=56), head=dict(num_classes=10))
