@@ -7,6 +7,7 @@ applied to the residual branch after its last norm, before the addition (as timm
 import math
 
 import torch.nn as nn
+import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmpretrain.models.utils import SELayer
 
@@ -32,7 +33,8 @@ class ECALayer(BaseModule):
 
     def forward(self, x):
         # (B, C, H, W) -> (B, 1, C): the channel axis becomes the 1D sequence.
-        y = x.mean(dim=(2, 3)).unsqueeze(1)
+        # adaptive pooling, as the official code (and so its FLOP counts) has it
+        y = F.adaptive_avg_pool2d(x, 1).flatten(1).unsqueeze(1)
         y = self.conv(y).sigmoid()
         return x * y.transpose(1, 2).unsqueeze(-1)
 

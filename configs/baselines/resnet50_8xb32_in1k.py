@@ -1,0 +1,4 @@
+# The plain upstream ResNet-50 classifier (mmpretrain's config, unchanged): the
+# baseline that tools/analysis/benchmark.py and get_flops.py compare RLA-ResNet-50 with.
+_base_ = ['mmpretrain::resnet/resnet50_8xb32_in1k.py']
+custom_imports = dict(imports=['mmrla'], allow_failed_imports=False)
