@@ -1,0 +1,44 @@
+"""benchmark.py: the side-by-side table, its Markdown file, bad input."""
+import re
+import subprocess
+import sys
+
+from conftest import REPO
+
+SCRIPT = REPO / 'tools/analysis/benchmark.py'
+CRMN = REPO / 'configs/crmn/crmn-32-w16_1xb128_cifar100.py'
+PLAIN = REPO / 'configs/baselines/resnet32_1xb128_cifar100.py'
+
+
+def run(*args):
+    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)],
+                          capture_output=True, text=True, cwd=REPO)
+
+
+def test_table_ratios_and_file(tmp_path):
+    out = tmp_path / 'bench.md'
+    done = run(CRMN, PLAIN, '--batch', 2, '--shape', 32, 32, '--repeats', 2,
+               '--warmup', 1, '--out', out)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = {}
+    for line in done.stdout.splitlines():
+        m = re.match(r'\| (training step|inference|training memory)[^|]*\| '
+                     r'\*\*([\d.]+)\*\* \| ([\d.]+)[^|]*\| ([\d.]+)', line)
+        if m:
+            rows[m[1]] = tuple(float(v) for v in m.groups()[1:])
+    assert set(rows) == {'training step', 'inference', 'training memory'}
+    for ratio, a, b in rows.values():
+        assert a > 0 and b > 0
+        assert abs(ratio - a / b) < 0.01 * ratio + 0.002
+    # CRMN-32 carries a 1.7M-parameter LSTM over ResNet-32's 0.47M: more memory
+    assert rows['training memory'][0] > 1
+    text = out.read_text()
+    assert text.startswith('# Benchmark') and 'torch ' in text
+    assert '--repeats 2' in text and '| training step' in text
+
+
+def test_bad_input(tmp_path):
+    done = run(tmp_path / 'none.py', PLAIN)
+    assert done.returncode != 0 and 'config file not found' in done.stderr
+    done = run(CRMN, PLAIN, '--repeats', 0)
+    assert done.returncode == 1 and '--repeats and --batch' in done.stderr

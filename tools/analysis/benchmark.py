@@ -1,0 +1,247 @@
+"""Time and memory of a config's model against a baseline config's, side by side.
+
+Usage:
+    python tools/analysis/benchmark.py CONFIG BASELINE [--batch 8] [--shape H W]
+        [--device cpu|cuda] [--repeats 10] [--warmup 2] [--amp] [--out FILE.md]
+
+Classifiers run ``--batch`` images of ``--shape`` (default 224 x 224); detectors one
+image per batch (default 800 x 1333, a COCO-sized image) with a few random boxes. A
+training step is forward + loss + backward + SGD step; inference is the model's
+``predict``. The two models alternate (A, B, A, B, ...) so that drifts of the machine
+hit both alike; warm-up runs are not timed; medians and the spread (min-max) are
+printed with the ratio A/B. Peak training memory: the CUDA allocator's peak on GPU; on
+CPU the growth of the peak resident set of a fresh subprocess per model over what it
+had after importing the libraries, before building the model (so the interpreter and
+libraries do not dilute the ratio; needs Linux's /proc). ``--amp``: bf16 autocast on CPU, fp16 on CUDA. The table is printed as
+Markdown and, with ``--out``, written there with the machine, date and command.
+"""
+import argparse
+import datetime
+import importlib
+import json
+import os
+import os.path as osp
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config')
+    parser.add_argument('baseline')
+    parser.add_argument('--batch', type=int, default=None,
+                        help='default: 8 (classifiers), 1 (detectors)')
+    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'))
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--repeats', type=int, default=10)
+    parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--amp', action='store_true')
+    parser.add_argument('--out', help='write the Markdown table here')
+    parser.add_argument('--memory-only', action='store_true',
+                        help=argparse.SUPPRESS)  # the per-model subprocess
+    return parser.parse_args(argv)
+
+
+def build(config, device):
+    if not osp.isfile(config):
+        raise SystemExit(f'error: config file not found: {config}')
+    cfg = Config.fromfile(config)
+    scope = cfg.get('default_scope', 'mmpretrain')
+    init_default_scope(scope)
+    model = importlib.import_module(f'{scope}.registry').MODELS.build(
+        cfg.model)
+    return model.to(device), scope == 'mmdet'
+
+
+def make_batch(model, detector, batch, shape, device):
+    """A data batch through the model's preprocessor, for loss and predict."""
+    h, w = shape
+    if detector:
+        from mmdet.testing import demo_mm_inputs
+        packed = demo_mm_inputs(batch, [[3, h, w]] * batch,
+                                num_items=[3] * batch, num_classes=80)
+    else:
+        from mmpretrain.structures import DataSample
+        num_classes = model.head.num_classes
+        packed = dict(
+            inputs=[torch.randint(0, 256, (3, h, w), dtype=torch.uint8)
+                    for _ in range(batch)],
+            data_samples=[
+                DataSample().set_gt_label(i % num_classes)
+                for i in range(batch)
+            ])
+    data = model.data_preprocessor(packed, True)
+    return {k: v.to(device) if isinstance(v, torch.Tensor) else v
+            for k, v in data.items()}
+
+
+class Runner:
+    """One model's training step and inference, ready to be timed."""
+
+    def __init__(self, config, args, shape):
+        self.device = torch.device(args.device)
+        self.model, detector = build(config, self.device)
+        batch = args.batch or (1 if detector else 8)
+        self.data = make_batch(self.model, detector, batch, shape,
+                               self.device)
+        self.optim = torch.optim.SGD(self.model.parameters(), lr=1e-4,
+                                     momentum=0.9)
+        dtype = torch.float16 if self.device.type == 'cuda' else torch.bfloat16
+        self.autocast = dict(device_type=self.device.type, dtype=dtype,
+                             enabled=args.amp)
+
+    def train_step(self):
+        self.model.train()
+        self.optim.zero_grad(set_to_none=True)
+        with torch.autocast(**self.autocast):
+            losses = self.model(**self.data, mode='loss')
+        total = sum(v.sum() if isinstance(v, torch.Tensor) else sum(v)
+                    for k, v in losses.items() if 'loss' in k)
+        total.backward()
+        self.optim.step()
+
+    def infer(self):
+        self.model.eval()
+        with torch.no_grad(), torch.autocast(**self.autocast):
+            self.model(**self.data, mode='predict')
+
+    def timed(self, fn):
+        if self.device.type == 'cuda':
+            torch.cuda.synchronize(self.device)
+        start = time.perf_counter()
+        fn()
+        if self.device.type == 'cuda':
+            torch.cuda.synchronize(self.device)
+        return time.perf_counter() - start
+
+
+def _status_mib(field):
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1]) / 1024
+    raise KeyError(field)
+
+
+def memory_only(args, shape):
+    """In a fresh process: training-step memory of one model, as JSON.
+
+    The libraries are imported first; then the resident set is read and its
+    high-water mark reset (Linux ``/proc/self/clear_refs``), the model built and
+    trained for two steps, and the growth of the high-water mark reported.
+    """
+    cfg = Config.fromfile(args.config)
+    scope = cfg.get('default_scope', 'mmpretrain')
+    importlib.import_module(f'{scope}.models')
+    device = torch.device(args.device)
+    if device.type == 'cpu':
+        base = _status_mib('VmRSS')
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')  # reset VmHWM to the current RSS
+    runner = Runner(args.config, args, shape)
+    if device.type == 'cuda':
+        torch.cuda.reset_peak_memory_stats(device)
+    for _ in range(2):
+        runner.train_step()
+    if device.type == 'cuda':
+        peak = torch.cuda.max_memory_allocated(device) / 2**20
+    else:
+        peak = _status_mib('VmHWM') - base
+    print(json.dumps(dict(peak_mib=peak)))
+    return 0
+
+
+def measure_memory(config, argv):
+    cmd = [sys.executable, __file__, config, config, '--memory-only'] + argv
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f'error: memory run of {config} failed:\n'
+                         f'{out.stderr[-2000:]}')
+    return json.loads(out.stdout.strip().splitlines()[-1])['peak_mib']
+
+
+def spread(values):
+    return f'{min(values) * 1e3:.0f}-{max(values) * 1e3:.0f}'
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    if args.repeats < 1 or args.warmup < 0 or (args.batch or 1) < 1:
+        print('error: --repeats and --batch must be >= 1, --warmup >= 0',
+              file=sys.stderr)
+        return 1
+    if args.device.startswith('cuda') and not torch.cuda.is_available():
+        print('error: --device cuda but no CUDA device', file=sys.stderr)
+        return 1
+    detector = Config.fromfile(args.baseline).get('default_scope') == 'mmdet' \
+        if osp.isfile(args.baseline) else False
+    shape = tuple(args.shape or ((800, 1333) if detector else (224, 224)))
+    if args.memory_only:
+        return memory_only(args, shape)
+
+    runners = {name: Runner(cfg, args, shape)
+               for name, cfg in (('A', args.config), ('B', args.baseline))}
+    for runner in runners.values():
+        for _ in range(args.warmup):
+            runner.train_step()
+            runner.infer()
+    times = {(n, m): [] for n in runners for m in ('train', 'infer')}
+    for _ in range(args.repeats):
+        for name, runner in runners.items():  # interleaved A, B, A, B
+            times[name, 'train'].append(runner.timed(runner.train_step))
+        for name, runner in runners.items():
+            times[name, 'infer'].append(runner.timed(runner.infer))
+    del runners
+    # memory flags the subprocess needs (everything but --out)
+    sub_argv = [a for a in argv if a not in (args.config, args.baseline)]
+    if args.out:
+        i = sub_argv.index('--out')
+        del sub_argv[i:i + 2]
+    memory = {
+        'A': measure_memory(args.config, sub_argv),
+        'B': measure_memory(args.baseline, sub_argv)
+    }
+
+    med = {k: statistics.median(v) for k, v in times.items()}
+    batch = args.batch or (1 if detector else 8)
+    lines = [
+        f'A = `{args.config}`, B = `{args.baseline}`; batch {batch}, '
+        f'{shape[0]}x{shape[1]}, {args.device}'
+        f'{", amp" if args.amp else ""}, {args.repeats} interleaved repeats '
+        f'after {args.warmup} warm-ups', '',
+        '| measure | A/B | A | B |', '|---|---|---|---|'
+    ]
+    for mode, label in (('train', 'training step'), ('infer', 'inference')):
+        a, b = med['A', mode], med['B', mode]
+        lines.append(f'| {label}, median ms (min-max) | **{a / b:.3f}** | '
+                     f'{a * 1e3:.0f} ({spread(times["A", mode])}) | '
+                     f'{b * 1e3:.0f} ({spread(times["B", mode])}) |')
+    what = 'CUDA allocator peak' if args.device.startswith('cuda') else \
+        'peak RSS growth of a fresh process'
+    lines.append(f'| training memory, MiB ({what}) | '
+                 f'**{memory["A"] / memory["B"]:.3f}** | {memory["A"]:.0f} | '
+                 f'{memory["B"]:.0f} |')
+    table = '\n'.join(lines)
+    print(table)
+    if args.out:
+        machine = (f'{platform.machine()}, {os.cpu_count()} logical CPUs, '
+                   f'torch {torch.__version__}')
+        if args.device.startswith('cuda'):
+            machine += f', {torch.cuda.get_device_name()}'
+        with open(args.out, 'w') as f:
+            f.write(f'# Benchmark\n\nMeasured {datetime.date.today()} on '
+                    f'{machine} with\n`python tools/analysis/benchmark.py '
+                    f'{" ".join(argv)}`:\n\n{table}\n')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
