@@ -2,7 +2,9 @@
 import pytest
 import torch
 
-from mmrla.models import PreActBasicBlock, PreActBottleneck, ResNetBody, RLAResNet
+from mmrla.models import (PreActBasicBlock, PreActBottleneck, ResNetBody,
+                          RLAResNet)
+from mmrla.models.backbones.resnet_body import conv_xh
 
 
 def n_params(m):
@@ -113,3 +115,26 @@ def test_rla_preact_block_reads_h_after_the_activation():
     branch = block.conv2(torch.relu(block.norm2(block.conv1(
         torch.cat([a, h], 1)))))
     torch.testing.assert_close(block(x, h), x + branch)
+
+
+def test_split_conv_equals_conv_of_the_concatenation():
+    torch.manual_seed(0)
+    x, h = torch.randn(2, 16, 9, 11), torch.randn(2, 4, 9, 11)
+    for conv in (torch.nn.Conv2d(20, 8, 3, stride=2, padding=1, bias=False),
+                 torch.nn.Conv2d(20, 8, 1, bias=True)):
+        torch.testing.assert_close(conv_xh(conv, x, h),
+                                   conv(torch.cat([x, h], 1)))
+    xh = torch.cat([x, h], 1)
+    torch.testing.assert_close(conv_xh(conv, xh, None), conv(xh))
+
+
+def test_shortcut_added_in_place_keeps_gradients():
+    torch.manual_seed(0)
+    block = ResNetBody(20, stem_type='cifar').layer1[0]
+    x = torch.randn(2, 16, 8, 8, requires_grad=True)
+    branch, identity = block.forward_parts(x)
+    ref = torch.relu(branch + identity)
+    out = block(x)
+    torch.testing.assert_close(out, ref)
+    out.sum().backward()
+    assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0

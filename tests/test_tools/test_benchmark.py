@@ -18,7 +18,8 @@ def run(*args):
 def test_table_ratios_and_file(tmp_path):
     out = tmp_path / 'bench.md'
     done = run(CRMN, PLAIN, '--batch', 2, '--shape', 32, 32, '--repeats', 2,
-               '--warmup', 1, '--out', out)
+               '--warmup', 1, '--out', out, '--b-options',
+               'model.backbone.with_cp=True')
     assert done.returncode == 0, done.stderr[-3000:]
     rows = {}
     for line in done.stdout.splitlines():
@@ -35,6 +36,7 @@ def test_table_ratios_and_file(tmp_path):
     text = out.read_text()
     assert text.startswith('# Benchmark') and 'torch ' in text
     assert '--repeats 2' in text and '| training step' in text
+    assert f'B = `{PLAIN}` (model.backbone.with_cp=True)' in text
 
 
 def test_bad_input(tmp_path):

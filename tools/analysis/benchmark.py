@@ -3,6 +3,7 @@
 Usage:
     python tools/analysis/benchmark.py CONFIG BASELINE [--batch 8] [--shape H W]
         [--device cpu|cuda] [--repeats 10] [--warmup 2] [--amp] [--out FILE.md]
+        [--a-options k=v ...] [--b-options k=v ...]
 
 Classifiers run ``--batch`` images of ``--shape`` (default 224 x 224); detectors one
 image per batch (default 800 x 1333, a COCO-sized image) with a few random boxes. A
@@ -28,7 +29,7 @@ import sys
 import time
 
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
 
@@ -43,16 +44,25 @@ def parse_args(argv=None):
     parser.add_argument('--repeats', type=int, default=10)
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--amp', action='store_true')
+    parser.add_argument('--compile', action='store_true',
+                        help='torch.compile both backbones')
     parser.add_argument('--out', help='write the Markdown table here')
+    parser.add_argument('--a-options', nargs='+', action=DictAction,
+                        default={}, help='config overrides for CONFIG only, '
+                        'e.g. model.backbone.with_cp=True')
+    parser.add_argument('--b-options', nargs='+', action=DictAction,
+                        default={}, help='config overrides for BASELINE only')
     parser.add_argument('--memory-only', action='store_true',
                         help=argparse.SUPPRESS)  # the per-model subprocess
     return parser.parse_args(argv)
 
 
-def build(config, device):
+def build(config, device, options=None):
     if not osp.isfile(config):
         raise SystemExit(f'error: config file not found: {config}')
     cfg = Config.fromfile(config)
+    if options:
+        cfg.merge_from_dict(options)
     scope = cfg.get('default_scope', 'mmpretrain')
     init_default_scope(scope)
     model = importlib.import_module(f'{scope}.registry').MODELS.build(
@@ -85,12 +95,14 @@ def make_batch(model, detector, batch, shape, device):
 class Runner:
     """One model's training step and inference, ready to be timed."""
 
-    def __init__(self, config, args, shape):
+    def __init__(self, config, args, shape, options=None):
         self.device = torch.device(args.device)
-        self.model, detector = build(config, self.device)
+        self.model, detector = build(config, self.device, options)
         batch = args.batch or (1 if detector else 8)
         self.data = make_batch(self.model, detector, batch, shape,
                                self.device)
+        if args.compile:
+            self.model.backbone = torch.compile(self.model.backbone)
         self.optim = torch.optim.SGD(self.model.parameters(), lr=1e-4,
                                      momentum=0.9)
         dtype = torch.float16 if self.device.type == 'cuda' else torch.bfloat16
@@ -145,7 +157,7 @@ def memory_only(args, shape):
         base = _status_mib('VmRSS')
         with open('/proc/self/clear_refs', 'w') as f:
             f.write('5')  # reset VmHWM to the current RSS
-    runner = Runner(args.config, args, shape)
+    runner = Runner(args.config, args, shape, args.a_options)
     if device.type == 'cuda':
         torch.cuda.reset_peak_memory_stats(device)
     for _ in range(2):
@@ -158,13 +170,20 @@ def memory_only(args, shape):
     return 0
 
 
-def measure_memory(config, argv):
+def measure_memory(config, options, argv):
     cmd = [sys.executable, __file__, config, config, '--memory-only'] + argv
+    if options:  # this side's overrides, as the subprocess's --a-options
+        cmd += ['--a-options'] + [f'{k}={v!r}' for k, v in options.items()]
     out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(f'error: memory run of {config} failed:\n'
                          f'{out.stderr[-2000:]}')
     return json.loads(out.stdout.strip().splitlines()[-1])['peak_mib']
+
+
+def fmt(options):
+    return f' ({", ".join(f"{k}={v}" for k, v in options.items())})' \
+        if options else ''
 
 
 def spread(values):
@@ -187,8 +206,10 @@ def main(argv=None):
     if args.memory_only:
         return memory_only(args, shape)
 
-    runners = {name: Runner(cfg, args, shape)
-               for name, cfg in (('A', args.config), ('B', args.baseline))}
+    runners = {
+        'A': Runner(args.config, args, shape, args.a_options),
+        'B': Runner(args.baseline, args, shape, args.b_options)
+    }
     for runner in runners.values():
         for _ in range(args.warmup):
             runner.train_step()
@@ -200,22 +221,24 @@ def main(argv=None):
         for name, runner in runners.items():
             times[name, 'infer'].append(runner.timed(runner.infer))
     del runners
-    # memory flags the subprocess needs (everything but --out)
-    sub_argv = [a for a in argv if a not in (args.config, args.baseline)]
-    if args.out:
-        i = sub_argv.index('--out')
-        del sub_argv[i:i + 2]
+    # what the memory subprocess needs: batch, shape, device, amp
+    sub_argv = ['--device', args.device, '--shape', *map(str, shape)]
+    sub_argv += ['--batch', str(args.batch)] if args.batch else []
+    sub_argv += ['--amp'] if args.amp else []
+    sub_argv += ['--compile'] if args.compile else []
     memory = {
-        'A': measure_memory(args.config, sub_argv),
-        'B': measure_memory(args.baseline, sub_argv)
+        'A': measure_memory(args.config, args.a_options, sub_argv),
+        'B': measure_memory(args.baseline, args.b_options, sub_argv)
     }
 
     med = {k: statistics.median(v) for k, v in times.items()}
     batch = args.batch or (1 if detector else 8)
     lines = [
-        f'A = `{args.config}`, B = `{args.baseline}`; batch {batch}, '
+        f'A = `{args.config}`{fmt(args.a_options)}, B = `{args.baseline}`'
+        f'{fmt(args.b_options)}; batch {batch}, '
         f'{shape[0]}x{shape[1]}, {args.device}'
-        f'{", amp" if args.amp else ""}, {args.repeats} interleaved repeats '
+        f'{", amp" if args.amp else ""}{", compiled" if args.compile else ""}'
+        f', {args.repeats} interleaved repeats '
         f'after {args.warmup} warm-ups', '',
         '| measure | A/B | A | B |', '|---|---|---|---|'
     ]

@@ -32,8 +32,21 @@ from mmrla.registry import register_model
 from ..layers import build_channel_attention, eca_adaptive_kernel_size
 
 
-def _cat(x, h):
-    return x if h is None else torch.cat([x, h], dim=1)
+def conv_xh(conv, x, h):
+    """``conv(concat(x, h))`` without materialising the concatenation.
+
+    A conv over concatenated channels is the sum of convs over each part with the
+    matching slices of its weight. Skipping ``torch.cat`` saves a copy of every block
+    input (and keeping it for backward): RLA's main time and memory overhead beyond its
+    FLOPs. Other conv types (``conv_cfg``) get the plain concatenation.
+    """
+    if h is None:
+        return conv(x)
+    if type(conv) is not nn.Conv2d or conv.groups != 1:
+        return conv(torch.cat([x, h], dim=1))
+    c = x.shape[1]
+    out = conv._conv_forward(x, conv.weight[:, :c], conv.bias)
+    return out + conv._conv_forward(h, conv.weight[:, c:], None)
 
 
 class SplitBlockMixin:
@@ -68,12 +81,18 @@ class SplitBlockMixin:
             return cp.checkpoint(_inner, x, h, use_reentrant=False)
         return _inner(x, h)
 
-    def merge(self, branch, identity):
-        out = self.drop_path(branch) + identity
+    def merge(self, branch, identity, inplace=False):
+        """``relu(branch + identity)`` (no ReLU for pre-activation blocks).
+
+        ``inplace=True`` adds into ``branch`` (as upstream ResNet blocks do, which
+        saves a tensor per block); only when the caller no longer needs ``branch``.
+        """
+        branch = self.drop_path(branch)
+        out = branch.add_(identity) if inplace else branch + identity
         return out if self.preact else self.relu(out)
 
     def forward(self, x, h=None):
-        return self.merge(*self.forward_parts(x, h))
+        return self.merge(*self.forward_parts(x, h), inplace=True)
 
 
 class SplitBasicBlock(SplitBlockMixin, BasicBlock):
@@ -87,7 +106,7 @@ class SplitBasicBlock(SplitBlockMixin, BasicBlock):
         self._init_split(extra_in_channels, attention)
 
     def _parts(self, x, h):
-        out = self.relu(self.norm1(self.conv1(_cat(x, h))))
+        out = self.relu(self.norm1(conv_xh(self.conv1, x, h)))
         branch = self.norm2(self.conv2(out))
         identity = x if self.downsample is None else self.downsample(x)
         return branch, identity
@@ -108,7 +127,7 @@ class SplitBottleneck(SplitBlockMixin, _Bottleneck):
         self._init_split(extra_in_channels, attention)
 
     def _parts(self, x, h):
-        out = self.relu(self.norm1(self.conv1(_cat(x, h))))
+        out = self.relu(self.norm1(conv_xh(self.conv1, x, h)))
         out = self.relu(self.norm2(self.conv2(out)))
         branch = self.norm3(self.conv3(out))
         identity = x if self.downsample is None else self.downsample(x)
@@ -164,7 +183,7 @@ class _PreActBlock(SplitBlockMixin, nn.Module):
     def _parts(self, x, h):
         a = self.relu(self.norm1(x))
         identity = x if self.downsample is None else self.downsample(a)
-        return self._branch(_cat(a, h)), identity
+        return self._branch(a, h), identity
 
 
 class PreActBasicBlock(_PreActBlock):
@@ -178,8 +197,8 @@ class PreActBasicBlock(_PreActBlock):
         self.norm2 = self._norm(self.out_channels)
         self.conv2 = self._conv(self.out_channels, self.out_channels, 3)
 
-    def _branch(self, a):
-        return self.conv2(self.relu(self.norm2(self.conv1(a))))
+    def _branch(self, a, h):
+        return self.conv2(self.relu(self.norm2(conv_xh(self.conv1, a, h))))
 
 
 class PreActBottleneck(_PreActBlock):
@@ -196,8 +215,8 @@ class PreActBottleneck(_PreActBlock):
         self.norm3 = self._norm(mid)
         self.conv3 = self._conv(mid, self.out_channels, 1)
 
-    def _branch(self, a):
-        out = self.relu(self.norm2(self.conv1(a)))
+    def _branch(self, a, h):
+        out = self.relu(self.norm2(conv_xh(self.conv1, a, h)))
         out = self.relu(self.norm3(self.conv2(out)))
         return self.conv3(out)
 

@@ -122,7 +122,9 @@ class RLAResNet(ResNetBody):
 
     def forward_block(self, stage, index, block, x, h):
         branch, identity = block.forward_parts(x, h)
-        x = block.merge(branch, identity)
+        # the paper-prose update reads the branch after the merge: keep it intact
+        x = block.merge(branch, identity,
+                        inplace=self.update_source == 'output')
         if block.stride != 1:
             # ceil_mode pools odd sizes to ceil(H/2), the main path's size.
             h = F.avg_pool2d(h, block.stride, block.stride, ceil_mode=True)
