@@ -28,9 +28,11 @@ def test_table_ratios_and_file(tmp_path):
         if m:
             rows[m[1]] = tuple(float(v) for v in m.groups()[1:])
     assert set(rows) == {'training step', 'inference', 'training memory'}
-    for ratio, a, b in rows.values():
+    for name, (ratio, a, b) in rows.items():
         assert a > 0 and b > 0
-        assert abs(ratio - a / b) < 0.01 * ratio + 0.002
+        # the ratio is of the unrounded figures: within the printed rounding
+        r = 0.5 if name == 'training memory' else 0.05
+        assert (a - r) / (b + r) - 0.0005 <= ratio <= (a + r) / (b - r) + 0.0005
     # CRMN-32 carries a 1.7M-parameter LSTM over ResNet-32's 0.47M: more memory
     assert rows['training memory'][0] > 1
     text = out.read_text()

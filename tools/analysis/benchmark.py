@@ -245,8 +245,8 @@ def main(argv=None):
     for mode, label in (('train', 'training step'), ('infer', 'inference')):
         a, b = med['A', mode], med['B', mode]
         lines.append(f'| {label}, median ms (min-max) | **{a / b:.3f}** | '
-                     f'{a * 1e3:.0f} ({spread(times["A", mode])}) | '
-                     f'{b * 1e3:.0f} ({spread(times["B", mode])}) |')
+                     f'{a * 1e3:.1f} ({spread(times["A", mode])}) | '
+                     f'{b * 1e3:.1f} ({spread(times["B", mode])}) |')
     what = 'CUDA allocator peak' if args.device.startswith('cuda') else \
         'peak RSS growth of a fresh process'
     lines.append(f'| training memory, MiB ({what}) | '
