@@ -30,6 +30,7 @@ SMALL = [
           lstm_channels=4, reduction=2), 32, (1, 64, 8, 8)),
     (dict(type='CRMN', depth=20, stem_type='cifar', lstm_channels=8), 32,
      (1, 72, 1, 1)),
+    (dict(type='RLAMobileNetV2', rla_channels=8), 32, (1, 1280, 1, 1)),
 ]
 
 
@@ -62,7 +63,7 @@ def test_configs_exist():
 
 # the backbone each config directory is about
 BACKBONES = {
-    'rla': ('RLAResNet', ),
+    'rla': ('RLAResNet', 'RLAMobileNetV2'),
     'rla_attention': ('LayerAttentionResNet', ),
     'crmn': ('CRMN', ),
     'baselines': ('ResNet', 'ResNetBody'),

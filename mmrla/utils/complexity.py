@@ -10,7 +10,9 @@ their "G" by 2^30 (thop's ``clever_format`` of that time). See
 
 :func:`paper_ops` counts these operations by intercepting the functional calls
 (``F.conv2d``, ``F.batch_norm``, ``F.avg_pool2d``, ...), so functional pooling inside a
-forward (e.g. RLA's pooled hidden state) is counted like a pooling module.
+forward (e.g. RLA's pooled hidden state) is counted like a pooling module. thop only
+saw modules: where an official model pools functionally (RLA-MobileNetV2's global
+pooling) the paper's figure lacks that pooling, and ``skip`` reproduces it.
 """
 import math
 from collections import Counter
@@ -32,10 +34,13 @@ class _PaperOpCounter(TorchFunctionMode):
     def __init__(self):
         super().__init__()
         self.counts = Counter()
+        self.skipping = 0
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
+        if self.skipping:
+            return out
         if func in (F.conv1d, F.conv2d, F.conv3d, torch.conv1d, torch.conv2d,
                     torch.conv3d):
             weight = args[1] if len(args) > 1 else kwargs['weight']
@@ -56,14 +61,31 @@ class _PaperOpCounter(TorchFunctionMode):
         return out
 
 
-def paper_ops(model, *inputs, **kwargs):
+def paper_ops(model, *inputs, skip=(), **kwargs):
     """Run ``model(*inputs, **kwargs)`` under no_grad and count the paper's operations.
 
-    Returns a ``Counter`` by kind (``conv``, ``linear``, ``batch_norm``,
-    ``avg_pool``, ``adaptive_avg_pool``); ``sum(counts.values())`` is the total.
+    Operations inside the modules in ``skip`` are not counted. Returns a ``Counter``
+    by kind (``conv``, ``linear``, ``batch_norm``, ``avg_pool``,
+    ``adaptive_avg_pool``); ``sum(counts.values())`` is the total.
     """
-    with torch.no_grad(), _PaperOpCounter() as counter:
-        model(*inputs, **kwargs)
+    counter = _PaperOpCounter()
+
+    def enter(*_):
+        counter.skipping += 1
+
+    def leave(*_):
+        counter.skipping -= 1
+
+    handles = []
+    for module in skip:
+        handles += [module.register_forward_pre_hook(enter),
+                    module.register_forward_hook(leave)]
+    try:
+        with torch.no_grad(), counter:
+            model(*inputs, **kwargs)
+    finally:
+        for handle in handles:
+            handle.remove()
     return counter.counts
 
 

@@ -17,6 +17,13 @@ TABLE3 = {
     'configs/rla/eca-rla-resnet50_4xb64_in1k.py': ('24.67', '4.18',
                                                   4483525856),
 }
+# MobileNetV2 rows of Table 3: params "M" and FLOPs "M" (/2^20); the official model
+# pools functionally before its classifier, which the authors' thop did not count
+TABLE3_MOBILE = {
+    'configs/rla/rla-mobilenetv2_2xb48_in1k.py': ('3.46', '351.8', 368908576),
+    'configs/rla/eca-rla-mobilenetv2_2xb48_in1k.py': ('3.46', '352.4',
+                                                      369486080),
+}
 
 
 @pytest.mark.parametrize('config', TABLE3)
@@ -28,6 +35,16 @@ def test_paper_units_reproduce_table3(config, capsys):
                       r'ops', out)
     assert paper.groups() == (m, g, str(ops)), out
     assert re.search(r'standard\s+params [\d.]+ M\s+FLOPs [\d.]+ G', out)
+
+
+@pytest.mark.parametrize('config', TABLE3_MOBILE)
+def test_paper_units_reproduce_table3_mobilenet(config, capsys):
+    assert get_flops.main([str(REPO / config)]) == 0
+    out = capsys.readouterr().out
+    paper = re.search(r'paper\s+params ([\d.]+) M\s+FLOPs [\d.]+ G = ([\d.]+) M'
+                      r'.*?(\d+) ops', out)
+    assert paper.groups() == TABLE3_MOBILE[config][:2] + (
+        str(TABLE3_MOBILE[config][2]), ), out
 
 
 def test_counts_equal_the_official_reference(reference_dir, capsys):

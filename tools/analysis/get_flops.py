@@ -20,7 +20,8 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
-from mmrla.utils.complexity import count_params, paper_ops, paper_units
+from mmrla.utils.complexity import (PAPER_M, count_params, paper_ops,
+                                    paper_units)
 
 
 def parse_args(argv=None):
@@ -44,9 +45,20 @@ def standard(model, inputs):
     return info['flops'], None
 
 
+def uncounted_by_thop(model):
+    """The modules whose operations the paper's (module-hook) thop never saw."""
+    backbone = getattr(model, 'backbone', None)
+    neck = getattr(model, 'neck', None)
+    if neck is not None and not getattr(backbone, 'paper_counts_global_pool',
+                                        True):
+        return [neck]
+    return []
+
+
 def report(name, model, inputs, call=None):
     params = count_params(model)
-    ops = paper_ops(model, *inputs) if call is None else call()
+    ops = paper_ops(model, *inputs, skip=uncounted_by_thop(model)) \
+        if call is None else call()
     total = sum(ops.values())
     flops, why = standard(model, inputs) if call is None else (
         None, "n/a (mmengine's tracer needs a plain tensor input)")
@@ -56,7 +68,8 @@ def report(name, model, inputs, call=None):
         f'  standard  params {params / 1e6:.2f} M   FLOPs '
         + (f'{flops / 1e9:.2f} G (multiply-adds, mmengine)' if flops is not None
            else why),
-        f'  paper     params {pm:.2f} M   FLOPs {pg:.2f} G   (/2^20, /2^30; '
+        f'  paper     params {pm:.2f} M   FLOPs {pg:.2f} G = '
+        f'{total / PAPER_M:.1f} M   (/2^20, /2^30; '
         f'{total} ops: ' + ', '.join(f'{k} {v}' for k, v in sorted(ops.items()))
         + ')',
     ]

@@ -2,10 +2,12 @@ from .crmn import CRMN
 from .layer_attention_resnet import LayerAttentionHead, LayerAttentionResNet
 from .resnet_body import (PreActBasicBlock, PreActBottleneck, ResNetBody,
                           SplitBasicBlock, SplitBottleneck)
+from .rla_mobilenet_v2 import RLAInvertedResidual, RLAMobileNetV2
 from .rla_resnet import RLABasicBlock, RLABottleneck, RLAResNet
 
 __all__ = [
     'CRMN', 'LayerAttentionHead', 'LayerAttentionResNet', 'PreActBasicBlock',
     'PreActBottleneck', 'ResNetBody', 'SplitBasicBlock', 'SplitBottleneck',
-    'RLABasicBlock', 'RLABottleneck', 'RLAResNet'
+    'RLABasicBlock', 'RLABottleneck', 'RLAInvertedResidual', 'RLAMobileNetV2',
+    'RLAResNet'
 ]

@@ -30,6 +30,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from mmrla.registry import register_model
 
 from ..layers import build_channel_attention, eca_adaptive_kernel_size
+from ..utils import invalid_arg
 
 
 def conv_xh(conv, x, h):
@@ -377,8 +378,7 @@ class ResNetBody(ResNet):
 
     # ---- construction -------------------------------------------------------------
     def _fail(self, arg, value, allowed):
-        raise ValueError(f'{type(self).__name__}: invalid {arg}={value!r}; '
-                         f'expected {allowed}')
+        invalid_arg(self, arg, value, allowed)
 
     def _check_args(self, num_stages, stage_blocks, strides, dilations,
                     out_indices, frozen_stages, style, groups,

@@ -22,6 +22,9 @@ class RLAStageCell(BaseModule):
         num_blocks (int): blocks in the stage (one norm each).
         conv_cfg (dict | None): config of the two convs.
         norm_cfg (dict): config of the per-block norms.
+        recurrent_conv (nn.Module | None): an existing recurrent conv to share
+            with other cells (RLA-MobileNetV2 shares one across the network);
+            None builds this stage's own dense 3x3.
     """
 
     def __init__(self,
@@ -30,6 +33,7 @@ class RLAStageCell(BaseModule):
                  num_blocks,
                  conv_cfg=None,
                  norm_cfg=dict(type='BN'),
+                 recurrent_conv=None,
                  init_cfg=None):
         super().__init__(init_cfg)
         self.update_conv = build_conv_layer(
@@ -37,13 +41,15 @@ class RLAStageCell(BaseModule):
         self.norms = nn.ModuleList(
             build_norm_layer(norm_cfg, rla_channels)[1]
             for _ in range(num_blocks))
-        self.recurrent_conv = build_conv_layer(
-            conv_cfg,
-            rla_channels,
-            rla_channels,
-            kernel_size=3,
-            padding=1,
-            bias=False)
+        if recurrent_conv is None:
+            recurrent_conv = build_conv_layer(
+                conv_cfg,
+                rla_channels,
+                rla_channels,
+                kernel_size=3,
+                padding=1,
+                bias=False)
+        self.recurrent_conv = recurrent_conv
 
     def forward(self, h, y, block_idx):
         h = h + self.update_conv(y)

@@ -1,0 +1,295 @@
+"""RLA-MobileNetV2: MobileNetV2 with recurrent layer aggregation (Zhao et al., 2021).
+
+mmpretrain's :class:`MobileNetV2` (stem, arch settings, freezing, ``out_indices``)
+with the official RLA-MobileNetV2 companion: a k-channel state h joins every inverted
+residual after its expansion, so the depthwise 3x3 and the projection see
+``hidden + k`` channels, and is updated from the block's projection output.
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.utils.checkpoint as cp
+from mmcv.cnn import ConvModule, build_conv_layer, build_norm_layer
+from mmengine.model import BaseModule
+from mmpretrain.models.backbones import MobileNetV2
+from mmpretrain.models.utils import make_divisible
+
+from mmrla.registry import register_model
+
+from ..layers import (RLAStageCell, build_channel_attention,
+                      eca_adaptive_kernel_size)
+from ..utils import invalid_arg
+from .resnet_body import is_int
+
+
+class RLAInvertedResidual(BaseModule):
+    """An inverted residual whose depthwise conv also reads the RLA state.
+
+    ``expand`` (1x1, absent when ``expand_ratio == 1``) maps the input to
+    ``hidden`` channels; h (``rla_channels``) is concatenated to it; ``depthwise``
+    (3x3, ``hidden + k`` groups) and ``project`` (1x1 to ``out_channels``, no
+    activation) follow, then the optional channel attention. ``forward(x, h)``
+    returns ``(out, y)``: ``y`` is the projection output (what the RLA update reads)
+    and ``out = x + y`` where the block has a residual connection.
+    """
+
+    def __init__(self,
+                 in_channels,
+                 out_channels,
+                 stride,
+                 expand_ratio,
+                 rla_channels,
+                 attention=None,
+                 conv_cfg=None,
+                 norm_cfg=dict(type='BN'),
+                 act_cfg=dict(type='ReLU6'),
+                 with_cp=False,
+                 init_cfg=None):
+        super().__init__(init_cfg)
+        self.stride = stride
+        self.out_channels = out_channels
+        self.with_cp = with_cp
+        self.use_res_connect = stride == 1 and in_channels == out_channels
+        hidden = int(round(in_channels * expand_ratio))
+        mixed = hidden + rla_channels
+        common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg)
+        self.expand = ConvModule(
+            in_channels, hidden, 1, act_cfg=act_cfg, **
+            common) if expand_ratio != 1 else None
+        self.depthwise = ConvModule(
+            mixed,
+            mixed,
+            3,
+            stride=stride,
+            padding=1,
+            groups=mixed,
+            act_cfg=act_cfg,
+            **common)
+        self.project = ConvModule(mixed, out_channels, 1, act_cfg=None, **common)
+        self.attn = build_channel_attention(attention, out_channels)
+
+    def forward(self, x, h):
+
+        def _inner_forward(x, h):
+            a = x if self.expand is None else self.expand(x)
+            y = self.project(self.depthwise(torch.cat([a, h], dim=1)))
+            if self.attn is not None:
+                y = self.attn(y)
+            return (x + y if self.use_res_connect else y), y
+
+        if self.with_cp and x.requires_grad:
+            return cp.checkpoint(_inner_forward, x, h, use_reentrant=False)
+        return _inner_forward(x, h)
+
+
+@register_model
+class RLAMobileNetV2(MobileNetV2):
+    """RLA-MobileNetV2 backbone (`RLA-Net <https://arxiv.org/abs/2110.11852>`_).
+
+    As in the official code: after the stem, h = zeros(k, H/2, W/2). Every inverted
+    residual reads ``concat(expand(x), h)`` in its depthwise conv; h is
+    average-pooled in strided blocks after the block used it (``ceil_mode``, so any
+    input size works), then ``h <- rc(tanh(BN_b(h + conv1x1_l(y))))`` with ``y`` the
+    block's projection output, one 1x1 per layer of ``arch_settings`` (7), one BN per
+    block and one recurrent conv ``rc`` shared by the whole network: a depthwise 3x3
+    (the paper's RLA-MobileNetV2: 3,624,168 parameters with the 1000-class head;
+    3.46M in the paper's 2^20 units) or, with ``recurrent_conv='dense'``, a dense
+    3x3. With ``h_readout`` the final 1x1 conv (to 1280) reads
+    ``concat(x, relu6(BN(h)))``.
+
+    Args:
+        rla_channels (int): k. Default: 32.
+        recurrent_conv (str): ``'depthwise'`` (default) or ``'dense'``.
+        attention (dict | None): channel attention after every projection,
+            e.g. ``dict(type='ECA')``. ECA's ``kernel_size`` defaults to ECA-Net's
+            MobileNetV2 rule (1 below 96 output channels, else 3; the ECA+RLA
+            model then has 3,624,199 parameters); an int, a list of 7 (one per
+            layer) or ``'adaptive'`` (ECA-Net's log rule) override it.
+        h_readout (bool): concatenate ``relu6(BN(h))`` before the last conv
+            (classification). False (detection) leaves ``conv2`` as upstream.
+        **kwargs: :class:`mmpretrain.models.MobileNetV2` arguments
+            (``widen_factor``, ``out_indices`` in 0..7, ``frozen_stages``,
+            ``norm_eval``, ``with_cp``, ...).
+
+    Example:
+        >>> import torch
+        >>> from mmrla.models import RLAMobileNetV2
+        >>> model = RLAMobileNetV2(out_indices=(2, 4, 7)).eval()
+        >>> for out in model(torch.rand(1, 3, 224, 224)):
+        ...     print(tuple(out.shape))
+        (1, 32, 28, 28)
+        (1, 96, 14, 14)
+        (1, 1280, 7, 7)
+    """
+
+    recurrent_convs = ('depthwise', 'dense')
+    # The official model pools functionally before its classifier, so the thop of
+    # the paper's FLOPs never counted that pooling (tools/analysis/get_flops.py).
+    paper_counts_global_pool = False
+
+    def __init__(self,
+                 rla_channels=32,
+                 recurrent_conv='depthwise',
+                 attention=None,
+                 h_readout=True,
+                 widen_factor=1.,
+                 out_indices=(7, ),
+                 **kwargs):
+        if not is_int(rla_channels) or rla_channels <= 0:
+            invalid_arg(self, 'rla_channels', rla_channels, 'a positive int')
+        if recurrent_conv not in self.recurrent_convs:
+            invalid_arg(self, 'recurrent_conv', recurrent_conv,
+                        f'one of {self.recurrent_convs}')
+        if not isinstance(h_readout, bool):
+            invalid_arg(self, 'h_readout', h_readout, 'True or False')
+        if (isinstance(widen_factor, bool)
+                or not isinstance(widen_factor, (int, float))
+                or widen_factor <= 0):
+            invalid_arg(self, 'widen_factor', widen_factor,
+                        'a positive number')
+        if (not isinstance(out_indices, (list, tuple)) or not out_indices
+                or any(not is_int(i) or not 0 <= i <= 7 for i in out_indices)):
+            invalid_arg(self, 'out_indices', out_indices,
+                        'a non-empty sequence of ints in 0..7')
+        self.rla_channels = rla_channels
+        self.h_readout = h_readout
+        self._layer_attention = self._resolve_attention(
+            attention, widen_factor)
+        self._layer_index = 0
+        super().__init__(
+            widen_factor=widen_factor, out_indices=out_indices, **kwargs)
+
+        conv_cfg, norm_cfg = self.conv_cfg, self.norm_cfg
+        rc_groups = rla_channels if recurrent_conv == 'depthwise' else 1
+        shared_rc = build_conv_layer(
+            conv_cfg,
+            rla_channels,
+            rla_channels,
+            3,
+            padding=1,
+            groups=rc_groups,
+            bias=False)
+        for i, layer_name in enumerate(self.layers[:-1]):
+            layer = getattr(self, layer_name)
+            self.add_module(
+                f'rla{i + 1}',
+                RLAStageCell(
+                    layer[-1].out_channels,
+                    rla_channels,
+                    len(layer),
+                    conv_cfg=conv_cfg,
+                    norm_cfg=norm_cfg,
+                    recurrent_conv=shared_rc))
+        if h_readout:
+            # conv2 reads concat(x, relu6(BN(h))): rebuild it with k more inputs
+            self.conv2 = ConvModule(
+                self.in_channels + rla_channels,
+                self.out_channel,
+                1,
+                conv_cfg=conv_cfg,
+                norm_cfg=norm_cfg,
+                act_cfg=self.act_cfg)
+            self.rla_norm_name, rla_norm = build_norm_layer(
+                norm_cfg, rla_channels, postfix='_rla')
+            self.add_module(self.rla_norm_name, rla_norm)
+        # channels of the last output, what a classification head reads
+        self.feat_dim = self.out_channel
+        self._freeze_stages()
+
+    @property
+    def rla_norm(self):
+        return getattr(self, self.rla_norm_name)
+
+    def _resolve_attention(self, attention, widen_factor):
+        """One attention config per layer of ``arch_settings`` (or Nones)."""
+        num_layers = len(self.arch_settings)
+        if attention is None:
+            return [None] * num_layers
+        if not isinstance(attention, dict) or attention.get('type') not in (
+                'ECA', 'SE'):
+            invalid_arg(self, 'attention', attention,
+                        "None, dict(type='ECA', ...) or dict(type='SE', ...)")
+        if attention['type'] == 'SE':
+            return [dict(attention)] * num_layers
+        channels = [
+            make_divisible(c * widen_factor, 8) for _, c, _, _ in
+            self.arch_settings
+        ]
+        kernel = attention.get('kernel_size')
+        if kernel is None:  # ECA-Net's MobileNetV2 rule
+            kernels = [1 if c < 96 else 3 for c in channels]
+        elif kernel == 'adaptive':
+            kernels = [eca_adaptive_kernel_size(c) for c in channels]
+        elif is_int(kernel):
+            kernels = [kernel] * num_layers
+        elif isinstance(kernel, (list, tuple)) and len(kernel) == num_layers:
+            kernels = list(kernel)
+        else:
+            invalid_arg(self, 'attention kernel_size', kernel,
+                        f"None, 'adaptive', an odd int or a list of "
+                        f'{num_layers} odd ints')
+        for k in kernels:
+            if not is_int(k) or k < 1 or k % 2 == 0:
+                invalid_arg(self, 'attention kernel_size', kernel,
+                            'odd positive ints')
+        return [dict(attention, kernel_size=k) for k in kernels]
+
+    def make_layer(self, out_channels, num_blocks, stride, expand_ratio):
+        # called by MobileNetV2.__init__ once per row of arch_settings
+        attention = self._layer_attention[self._layer_index]
+        self._layer_index += 1
+        blocks = []
+        for i in range(num_blocks):
+            blocks.append(
+                RLAInvertedResidual(
+                    self.in_channels,
+                    out_channels,
+                    stride if i == 0 else 1,
+                    expand_ratio,
+                    self.rla_channels,
+                    attention=attention,
+                    conv_cfg=self.conv_cfg,
+                    norm_cfg=self.norm_cfg,
+                    act_cfg=self.act_cfg,
+                    with_cp=self.with_cp))
+            self.in_channels = out_channels
+        return nn.Sequential(*blocks)
+
+    def forward(self, x):
+        x = self.conv1(x)
+        # on x's device and dtype: any device, dtype and autocast work
+        h = x.new_zeros(x.shape[0], self.rla_channels, *x.shape[2:])
+        outs = []
+        for i, layer_name in enumerate(self.layers[:-1]):
+            cell = getattr(self, f'rla{i + 1}')
+            for b, block in enumerate(getattr(self, layer_name)):
+                x, y = block(x, h)
+                if block.stride != 1:
+                    h = F.avg_pool2d(h, block.stride, block.stride,
+                                     ceil_mode=True)
+                h = cell(h, y, b)
+            if i in self.out_indices:
+                outs.append(x)
+        if self.h_readout:
+            x = torch.cat([x, F.relu6(self.rla_norm(h))], dim=1)
+        x = self.conv2(x)
+        if len(self.layers) - 1 in self.out_indices:
+            outs.append(x)
+        return tuple(outs)
+
+    def _freeze_stages(self):
+        super()._freeze_stages()
+        # a frozen layer freezes its recurrent cell too
+        for i in range(1, self.frozen_stages + 1):
+            cell = getattr(self, f'rla{i}', None)
+            if cell is not None:
+                cell.eval()
+                for param in cell.update_conv.parameters():
+                    param.requires_grad = False
+                for param in cell.norms.parameters():
+                    param.requires_grad = False
+
+    def train(self, mode=True):
+        # upstream MobileNetV2.train returns None; nn.Module.train returns self
+        super().train(mode)
+        return self
