@@ -10,7 +10,7 @@ from mmcv.cnn import build_norm_layer
 
 from mmrla.registry import register_model
 
-from ..layers import RLAStageCell
+from ..layers import RLA_CELLS
 from .resnet_body import ResNetBody, SplitBasicBlock, SplitBottleneck, is_int
 
 # The blocks RLA-ResNet builds (conv1 reads concat(x, h)): the body's split blocks.
@@ -35,6 +35,14 @@ class RLAResNet(ResNetBody):
     update, and official weights reproduce only that way. The paper's prose says the
     residual branch; ``update_source='branch'`` gives that variant.
 
+    The paper's ablations (Table 6) are options of this one model, with the
+    official ablation code's layouts: (b) ``shared=False`` (the official code also
+    reads the branch: ``update_source='branch'``); (c) ``exchange=False``; (d)
+    ``cell='lstm'`` / ``'gru'``; (e) ``update_order='post'``; (f-j) the wirings
+    v2-v6: v2 and v4 ``update_order='add-last'``, v3 the default (its block
+    output is what the default reads), v5 ``update_source='identity'``, v6 both.
+    See :mod:`mmrla.models.layers.rla_cell`.
+
     Arguments not listed are those of :class:`ResNetBody` (CIFAR stem,
     pre-activation, ``stage_blocks``, ResNeXt ``groups``, ``attention``) and of
     mmpretrain's :class:`ResNet`, with their defaults.
@@ -43,12 +51,22 @@ class RLAResNet(ResNetBody):
         depth (int): see :class:`ResNetBody` (ImageNet: 18, 34, 50, 101, 152;
             CIFAR: 20, 32, 44, 56, 110, 164, ...).
         rla_channels (int): k, channels of the hidden state. Default: 32.
-        update_source (str): ``'output'`` (official code) or ``'branch'`` (paper
-            prose): what the RLA update reads from each block.
+        update_source (str): what the RLA update reads from each block:
+            ``'output'`` (official code), ``'branch'`` (paper prose) or
+            ``'identity'`` (the shortcut, ablation wirings v5/v6).
+        cell (str): ``'rla'`` (default), ``'lstm'`` (ConvLSTM) or ``'gru'``
+            (ConvGRU).
+        update_order (str): for ``cell='rla'``: ``'add-first'`` (default),
+            ``'add-last'`` or ``'post'`` (see :class:`RLAStageCell`).
+        shared (bool): share the update's 1x1 and 3x3 across a stage's blocks
+            (default) or give every block its own (``cell='rla'`` only).
+        exchange (bool): if False, h never enters the blocks; it only joins the
+            classifier (ablation (c)). Default: True.
         h_readout (bool): if True, the last stage's output is
             ``concat(x, relu(BN(h)))`` (C + k channels), the classification readout
             of RLA-Net; if False (detection), only stage outputs are returned and h
-            goes nowhere. Default: True.
+            goes nowhere. Default: True. Cells whose h is already normalised
+            (``'post'``, ``'lstm'``, ``'gru'``) join ``h`` as it is.
 
     Example:
         >>> import torch
@@ -62,24 +80,43 @@ class RLAResNet(ResNetBody):
         (1, 2080, 7, 7)
     """
 
-    update_sources = ('output', 'branch')
+    update_sources = ('output', 'branch', 'identity')
 
     def __init__(self,
                  depth,
                  rla_channels=32,
                  update_source='output',
                  h_readout=True,
+                 cell='rla',
+                 update_order='add-first',
+                 shared=True,
+                 exchange=True,
                  **kwargs):
         if not is_int(rla_channels) or rla_channels <= 0:
             self._fail('rla_channels', rla_channels, 'a positive int')
         if update_source not in self.update_sources:
             self._fail('update_source', update_source,
                        f'one of {self.update_sources}')
-        if not isinstance(h_readout, bool):
-            self._fail('h_readout', h_readout, 'True or False')
+        for arg, value in (('h_readout', h_readout), ('shared', shared),
+                           ('exchange', exchange)):
+            if not isinstance(value, bool):
+                self._fail(arg, value, 'True or False')
+        if cell not in RLA_CELLS:
+            self._fail('cell', cell, f'one of {tuple(RLA_CELLS)}')
+        cell_kwargs = dict(update_order=update_order, shared=shared)
+        if cell != 'rla':
+            if update_order != 'add-first' or not shared:
+                self._fail('cell', cell,
+                           "'rla' with update_order or shared=False (those "
+                           'options belong to the RLA cell)')
+            cell_kwargs = {}
+        elif update_order not in RLA_CELLS['rla'].update_orders:
+            self._fail('update_order', update_order,
+                       f"one of {RLA_CELLS['rla'].update_orders}")
         self.rla_channels = rla_channels
         self.update_source = update_source
         self.h_readout = h_readout
+        self.exchange = exchange
         super().__init__(depth, **kwargs)
         self._check_readout(h_readout)
 
@@ -87,16 +124,18 @@ class RLAResNet(ResNetBody):
             res_layer = getattr(self, layer_name)
             self.add_module(
                 f'rla{i + 1}',
-                RLAStageCell(
+                RLA_CELLS[cell](
                     res_layer[-1].out_channels,
                     rla_channels,
                     len(res_layer),
                     conv_cfg=self.conv_cfg,
-                    norm_cfg=self.norm_cfg))
+                    norm_cfg=self.norm_cfg,
+                    **cell_kwargs))
         if h_readout:
-            self.rla_norm_name, rla_norm = build_norm_layer(
-                self.norm_cfg, rla_channels, postfix='_rla')
-            self.add_module(self.rla_norm_name, rla_norm)
+            if self.rla1.readout_norm:
+                self.rla_norm_name, rla_norm = build_norm_layer(
+                    self.norm_cfg, rla_channels, postfix='_rla')
+                self.add_module(self.rla_norm_name, rla_norm)
             self.feat_dim += rla_channels
         self._freeze_stages()
 
@@ -110,7 +149,7 @@ class RLAResNet(ResNetBody):
                 f'.pth.tar> {path}` (see configs/rla/README.md)')
 
     def extra_block_kwargs(self, stage):
-        return dict(extra_in_channels=self.rla_channels)
+        return dict(extra_in_channels=self.rla_channels if self.exchange else 0)
 
     def companion_modules(self, stage):
         # A frozen stage freezes its recurrent cell too.
@@ -118,22 +157,26 @@ class RLAResNet(ResNetBody):
 
     def init_state(self, x):
         # Created on x's device and dtype, so any device, dtype and autocast work.
-        return x.new_zeros(x.shape[0], self.rla_channels, *x.shape[2:])
+        return self.rla1.init_state(x)
 
-    def forward_block(self, stage, index, block, x, h):
+    def forward_block(self, stage, index, block, x, state):
+        cell = getattr(self, f'rla{stage + 1}')
+        h = cell.hidden(state) if self.exchange else None
         branch, identity = block.forward_parts(x, h)
         # the paper-prose update reads the branch after the merge: keep it intact
         x = block.merge(branch, identity,
-                        inplace=self.update_source == 'output')
+                        inplace=self.update_source != 'branch')
         if block.stride != 1:
-            # ceil_mode pools odd sizes to ceil(H/2), the main path's size.
-            h = F.avg_pool2d(h, block.stride, block.stride, ceil_mode=True)
-        y = x if self.update_source == 'output' else branch
-        return x, getattr(self, f'rla{stage + 1}')(h, y, index)
+            state = cell.pool(state, block.stride)
+        y = dict(output=x, branch=branch, identity=identity)[self.update_source]
+        return x, cell(state, y, index)
 
-    def stage_output(self, stage, x, h):
+    def stage_output(self, stage, x, state):
         if self.h_readout and stage == self.num_stages - 1:
-            return torch.cat([x, F.relu(self.rla_norm(h))], dim=1)
+            h = self.rla1.hidden(state)
+            if self.rla1.readout_norm:
+                h = F.relu(self.rla_norm(h))
+            return torch.cat([x, h], dim=1)
         return x
 
 

@@ -2,9 +2,11 @@ from .channel_attention import (ECALayer, build_channel_attention,
                                 eca_adaptive_kernel_size)
 from .layer_context import LayerContext, resample_channels
 from .lstm import LSTMCell
-from .rla_cell import RLAStageCell
+from .rla_cell import (RLA_CELLS, ConvGRUStageCell, ConvLSTMStageCell,
+                       RLAStageCell)
 
 __all__ = [
     'ECALayer', 'build_channel_attention', 'eca_adaptive_kernel_size',
-    'LayerContext', 'resample_channels', 'LSTMCell', 'RLAStageCell'
+    'LayerContext', 'resample_channels', 'LSTMCell', 'RLAStageCell',
+    'ConvLSTMStageCell', 'ConvGRUStageCell', 'RLA_CELLS'
 ]

@@ -1,0 +1,6 @@
+# RLA-Net ablation (paper Table 6) on RLA-ResNet-50, everything else as the main model:
+# (j) wiring v6: h <- conv3x3(tanh(BN(h))) + conv1x1(identity).
+# (g) wiring v3 is the main model itself: configs/rla/rla-resnet50_4xb64_in1k.py.
+_base_ = './rla-resnet50_4xb64_in1k.py'
+
+model = dict(backbone=dict(update_order='add-last', update_source='identity'))

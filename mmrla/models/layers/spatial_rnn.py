@@ -1,0 +1,428 @@
+"""Layer-RNN (Xie, Noble & Zisserman, *Layer Recurrent Neural Networks*, CVPR 2017).
+
+A 1D spatial RNN treats every row (or every column) of a feature map as a sequence::
+
+    x_j = f(U * x_j + V x_{j-1} + b),   x_0 = 0
+
+with ``U * x`` a convolution (computed once, for the whole map, before the scan), V a
+D x D recurrence and f the non-linearity. One scan step handles the j-th column (or
+row) of every row (column) of every image at once: the only Python loop runs along the
+scanned axis, over tensors of shape ``(2, N * H, D)`` (both directions together).
+
+- :class:`SpatialRNN`: a bidirectional 1D spatial RNN along one axis; cells: vanilla
+  RNN (optionally with Layer Normalization, Ba et al. 2016) or GRU.
+- :class:`LRNNModule`: the paper's L-RNN module, a bidirectional horizontal pass (the
+  two directions summed) followed by a bidirectional vertical pass, fused with the
+  module's input by ``'forward'``, ``'sum'`` (1x1 conv to match channels) or
+  ``'concat'`` (:class:`FeatureFusion`).
+- :class:`SpatialRecurrence`, :class:`ConvLRNN`, :func:`insert_lrnn`: the paper's
+  Section 4, inserting L-RNNs into a pre-trained CNN. The pre-trained conv (and its
+  norm) serve as U and b; V starts at zero, so the network computes exactly what it
+  did before fine-tuning.
+"""
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import build_conv_layer
+from mmengine.model import BaseModule
+
+from ..utils import invalid_arg
+
+AXES = ('horizontal', 'vertical')
+CELLS = ('rnn', 'gru')
+MERGES = ('sum', 'mean', 'concat')
+ACTIVATIONS = ('relu', 'tanh')
+RECURRENT_INITS = ('uniform', 'zeros', 'identity')
+FUSIONS = ('forward', 'sum', 'concat')
+
+
+def _is_pos_int(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+class SpatialRNN(BaseModule):
+    """A bidirectional 1D spatial RNN along one axis of a feature map.
+
+    ``axis='horizontal'`` scans every row left to right and right to left;
+    ``'vertical'`` scans every column top to bottom and bottom to top. Each direction
+    has its own U, V and b; the two output maps are merged by ``merge``.
+
+    Cells (per direction, ``u_j = (U * x)_j + b`` precomputed by one conv):
+
+    - ``'rnn'``: ``h_j = f(LN(u_j + V h_{j-1}))``; with ``layer_norm=True`` the
+      pre-activation is layer-normalised over the D units with a gain and a bias
+      per direction (the bias then plays b's role: U has none).
+    - ``'gru'``: ``r, z = sigmoid(u^{r,z}_j + V^{r,z} h_{j-1})``,
+      ``n = f(u^n_j + r * (V^n h_{j-1}))``, ``h_j = (1 - z) n + z h_{j-1}``
+      (the paper uses ReLU for f in both cells).
+
+    With ``input_proj=False`` there is no U: the input is taken to be ``U * x + b``
+    already (computed by a pre-trained conv and its norm, as when inserting an L-RNN
+    into a CNN), and both directions read it (``in_channels`` must be D for
+    ``'rnn'``, 3D for ``'gru'``).
+
+    Args:
+        in_channels (int): d, channels of the input.
+        hidden_channels (int): D, units of each direction.
+        axis (str): ``'horizontal'`` or ``'vertical'``.
+        cell (str): ``'rnn'`` or ``'gru'``.
+        layer_norm (bool): Layer Normalization in the ``'rnn'`` cell.
+        activation (str): f, ``'relu'`` (the paper) or ``'tanh'``.
+        merge (str): the two directions' maps are ``'sum'``-med (the paper),
+            averaged (``'mean'``) or concatenated (``'concat'``, 2D channels).
+        input_proj (bool): learn U (a conv, ``kernel_size``) and b; False: the input
+            is the precomputed ``U * x + b``.
+        kernel_size (int): U's kernel size (odd). Default: 1 (U is D x d).
+        recurrent_init (str): V's initialisation: ``'uniform'`` (U(-1/sqrt(D),
+            1/sqrt(D)), torch's RNN default), ``'zeros'`` (the insertion into a
+            pre-trained CNN) or ``'identity'`` (IRNN; ``'rnn'`` cell only).
+    """
+
+    def __init__(self,
+                 in_channels,
+                 hidden_channels,
+                 axis='horizontal',
+                 cell='rnn',
+                 layer_norm=False,
+                 activation='relu',
+                 merge='sum',
+                 input_proj=True,
+                 kernel_size=1,
+                 recurrent_init='uniform',
+                 conv_cfg=None,
+                 init_cfg=None):
+        super().__init__(init_cfg)
+        fail = self._fail
+        if not _is_pos_int(in_channels):
+            fail('in_channels', in_channels, 'a positive int')
+        if not _is_pos_int(hidden_channels):
+            fail('hidden_channels', hidden_channels, 'a positive int')
+        if axis not in AXES:
+            fail('axis', axis, f'one of {AXES}')
+        if cell not in CELLS:
+            fail('cell', cell, f'one of {CELLS}')
+        if not isinstance(layer_norm, bool) or (layer_norm and cell != 'rnn'):
+            fail('layer_norm', layer_norm,
+                 "True or False (True only with cell='rnn')")
+        if activation not in ACTIVATIONS:
+            fail('activation', activation, f'one of {ACTIVATIONS}')
+        if merge not in MERGES:
+            fail('merge', merge, f'one of {MERGES}')
+        if not isinstance(input_proj, bool):
+            fail('input_proj', input_proj, 'True or False')
+        if not _is_pos_int(kernel_size) or kernel_size % 2 == 0:
+            fail('kernel_size', kernel_size, 'a positive odd int')
+        if recurrent_init not in RECURRENT_INITS or (
+                recurrent_init == 'identity' and cell != 'rnn'):
+            fail('recurrent_init', recurrent_init,
+                 f"one of {RECURRENT_INITS} ('identity' only with cell='rnn')")
+        gates = 3 if cell == 'gru' else 1
+        if not input_proj and in_channels != gates * hidden_channels:
+            fail('in_channels', in_channels,
+                 f'{gates * hidden_channels} (= {gates} x hidden_channels: '
+                 'with input_proj=False the input is U*x + b itself)')
+        self.in_channels = in_channels
+        self.hidden_channels = hidden_channels
+        self.axis = axis
+        self.cell = cell
+        self.gates = gates
+        self.layer_norm = layer_norm
+        self.activation = activation
+        self.merge = merge
+        self.recurrent_init = recurrent_init
+        self.out_channels = hidden_channels * (2 if merge == 'concat' else 1)
+        self.act = F.relu if activation == 'relu' else torch.tanh
+        d = hidden_channels
+        self.proj = None
+        if input_proj:
+            # U and b of both directions in one conv: [forward; backward]
+            self.proj = build_conv_layer(
+                conv_cfg, in_channels, 2 * gates * d, kernel_size,
+                padding=kernel_size // 2, bias=not layer_norm)
+        # V^T per direction: h (2, M, D) @ weight_hh (2, D, G*D)
+        self.weight_hh = nn.Parameter(torch.empty(2, d, gates * d))
+        if layer_norm:
+            self.ln_weight = nn.Parameter(torch.ones(2, d))
+            self.ln_bias = nn.Parameter(torch.zeros(2, d))
+        self.reset_recurrence()
+
+    def _fail(self, arg, value, allowed):
+        invalid_arg(self, arg, value, allowed)
+
+    def reset_recurrence(self):
+        """(Re)initialise V as ``recurrent_init`` says."""
+        with torch.no_grad():
+            if self.recurrent_init == 'zeros':
+                self.weight_hh.zero_()
+            elif self.recurrent_init == 'identity':
+                self.weight_hh.copy_(
+                    torch.eye(self.hidden_channels).expand_as(self.weight_hh))
+            else:
+                bound = 1 / math.sqrt(self.hidden_channels)
+                self.weight_hh.uniform_(-bound, bound)
+
+    def init_weights(self):
+        super().init_weights()
+        # a model-wide init (e.g. Kaiming on convs) never touches V, but a
+        # zero recurrence must stay zero whatever ran before
+        if self.recurrent_init == 'zeros':
+            self.reset_recurrence()
+
+    # ---- the scan -------------------------------------------------------------------
+    def _sequences(self, x):
+        """``(L, 2, N * R, G * D)``: step t of both directions (the backward one
+        reversed), with L the scanned length and R the number of sequences per
+        image. Also returns ``(N, R, L)``."""
+        u = x if self.proj is None else self.proj(x)
+        if self.axis == 'vertical':
+            u = u.transpose(2, 3)  # scan along the last axis either way
+        n, _, r, length = u.shape
+        gd = self.gates * self.hidden_channels
+        if self.proj is None:  # both directions read the same U*x + b
+            seq = u.permute(3, 0, 2, 1).reshape(length, n * r, gd)
+            seq = torch.stack([seq, seq.flip(0)], dim=1)
+        else:
+            seq = u.reshape(n, 2, gd, r, length).permute(4, 1, 0, 3, 2)
+            seq = seq.reshape(length, 2, n * r, gd)
+            seq = torch.stack([seq[:, 0], seq[:, 1].flip(0)], dim=1)
+        return seq, (n, r, length)
+
+    def _rnn_step(self, u, h):
+        pre = u if h is None else torch.baddbmm(u, h, self.weight_hh)
+        if self.layer_norm:
+            pre = F.layer_norm(pre, (self.hidden_channels, ))
+            pre = torch.addcmul(self.ln_bias[:, None], pre,
+                                self.ln_weight[:, None])
+        return self.act(pre)
+
+    def _gru_step(self, u, h):
+        u_r, u_z, u_n = u.chunk(3, dim=-1)
+        if h is None:
+            z = torch.sigmoid(u_z)
+            return (1 - z) * self.act(u_n)
+        rec_r, rec_z, rec_n = torch.bmm(h, self.weight_hh).chunk(3, dim=-1)
+        r = torch.sigmoid(u_r + rec_r)
+        z = torch.sigmoid(u_z + rec_z)
+        n = self.act(u_n + r * rec_n)
+        return n + z * (h - n)
+
+    def forward(self, x):
+        seq, (n, r, length) = self._sequences(x)
+        step = self._gru_step if self.cell == 'gru' else self._rnn_step
+        h, outs = None, []
+        for t in range(length):  # every row/column of every image at once
+            h = step(seq[t], h)
+            outs.append(h)
+        out = torch.stack(outs)  # (L, 2, N * R, D)
+        fwd, bwd = out[:, 0], out[:, 1].flip(0)
+        if self.merge == 'sum':
+            y = fwd + bwd
+        elif self.merge == 'mean':
+            y = (fwd + bwd) * 0.5  # exactly a when fwd == bwd == a
+        else:
+            y = torch.cat([fwd, bwd], dim=-1)
+        y = y.reshape(length, n, r, -1).permute(1, 3, 2, 0)  # (N, C, R, L)
+        if self.axis == 'vertical':
+            y = y.transpose(2, 3)
+        return y.contiguous()
+
+
+class FeatureFusion(nn.Module):
+    """How a module's output F(X) joins its input X (the paper's Section 3).
+
+    ``'forward'``: F(X); ``'sum'``: X + F(X), X through a 1x1 conv (no bias) when
+    the channels differ (as in the paper's Network C); ``'concat'``: [X; F(X)].
+
+    Args:
+        in_channels (int): channels of X.
+        branch_channels (int): channels of F(X).
+        mode (str): ``'forward'``, ``'sum'`` or ``'concat'``.
+    """
+
+    def __init__(self, in_channels, branch_channels, mode='forward',
+                 conv_cfg=None):
+        super().__init__()
+        if mode not in FUSIONS:
+            invalid_arg(self, 'mode', mode, f'one of {FUSIONS}')
+        self.mode = mode
+        self.shortcut = None
+        if mode == 'sum' and in_channels != branch_channels:
+            self.shortcut = build_conv_layer(
+                conv_cfg, in_channels, branch_channels, 1, bias=False)
+        self.out_channels = {
+            'forward': branch_channels,
+            'sum': branch_channels,
+            'concat': in_channels + branch_channels
+        }[mode]
+
+    def forward(self, x, y):
+        if self.mode == 'forward':
+            return y
+        if self.mode == 'concat':
+            return torch.cat([x, y], dim=1)
+        return y + (x if self.shortcut is None else self.shortcut(x))
+
+
+class LRNNModule(BaseModule):
+    """The L-RNN module: a bidirectional horizontal :class:`SpatialRNN` (the two
+    directions summed), then a bidirectional vertical one, fused with the input.
+
+    Every direction of both passes has its own U (a ``kernel_size`` conv, 1x1 by
+    default: D x d, then D x D), V (D x D) and b, so the module has
+    ``2 G (d D + D^2 + D) + 2 G (2 D^2 + D)`` parameters (G = 1 for ``'rnn'``,
+    3 for ``'gru'``; with Layer Normalization, each direction's b is replaced by a
+    gain and a bias: 2D instead of D), plus the 1x1 shortcut of ``'sum'`` fusion
+    when ``d != D``.
+
+    Args:
+        in_channels (int): d.
+        hidden_channels (int): D.
+        cell (str): ``'rnn'`` or ``'gru'``.
+        layer_norm (bool | None): LN in the vanilla cell; None: True for
+            ``'rnn'`` (the paper), False for ``'gru'``.
+        fusion (str): ``'forward'``, ``'sum'`` or ``'concat'``.
+        activation, kernel_size, recurrent_init: see :class:`SpatialRNN`.
+    """
+
+    def __init__(self,
+                 in_channels,
+                 hidden_channels,
+                 cell='rnn',
+                 layer_norm=None,
+                 fusion='forward',
+                 activation='relu',
+                 kernel_size=1,
+                 recurrent_init='uniform',
+                 conv_cfg=None,
+                 init_cfg=None):
+        super().__init__(init_cfg)
+        if cell not in CELLS:
+            invalid_arg(self, 'cell', cell, f'one of {CELLS}')
+        if layer_norm is None:
+            layer_norm = cell == 'rnn'
+        if fusion not in FUSIONS:
+            invalid_arg(self, 'fusion', fusion, f'one of {FUSIONS}')
+        kw = dict(cell=cell, layer_norm=layer_norm, activation=activation,
+                  merge='sum', kernel_size=kernel_size,
+                  recurrent_init=recurrent_init, conv_cfg=conv_cfg)
+        self.horizontal = SpatialRNN(in_channels, hidden_channels,
+                                     axis='horizontal', **kw)
+        self.vertical = SpatialRNN(hidden_channels, hidden_channels,
+                                   axis='vertical', **kw)
+        self.fusion = FeatureFusion(in_channels, hidden_channels, fusion,
+                                    conv_cfg)
+        self.in_channels = in_channels
+        self.out_channels = self.fusion.out_channels
+
+    def forward(self, x):
+        return self.fusion(x, self.vertical(self.horizontal(x)))
+
+
+class SpatialRecurrence(BaseModule):
+    """The recurrence an L-RNN adds to a pre-trained layer (the paper's Section 4).
+
+    Its input ``p`` is a pre-trained layer's pre-activation ``U * x + b`` (a conv's
+    output, after its norm); it runs ``h_j = ReLU(p_j + V h_{j-1})`` in both
+    directions of each axis in ``axes`` (the later axes read the earlier ones'
+    output, with the identity as U), averaging the two directions. No U, no b: the
+    only parameters are the V's, ``2 len(axes) C^2``, initialised to zero, so the
+    output is exactly ``ReLU(p)`` (both directions are ``ReLU(p)`` and
+    ``(a + a) / 2 == a``) until fine-tuning moves V. Averaging, not summing, the
+    two directions is what keeps that exact.
+
+    Args:
+        channels (int): C, channels of ``p``.
+        axes (Sequence[str]): the passes, in order. Default: horizontal then
+            vertical (a complete L-RNN).
+        recurrent_init (str): ``'zeros'`` (identity-preserving) or another
+            :class:`SpatialRNN` choice.
+    """
+
+    def __init__(self, channels, axes=AXES, recurrent_init='zeros',
+                 init_cfg=None):
+        super().__init__(init_cfg)
+        if isinstance(axes, str) or not axes or any(a not in AXES
+                                                    for a in axes):
+            invalid_arg(self, 'axes', axes,
+                        f'a non-empty sequence of {AXES}')
+        self.channels = channels
+        self.axes = tuple(axes)
+        self.passes = nn.ModuleList(
+            SpatialRNN(channels, channels, axis=a, merge='mean',
+                       input_proj=False, recurrent_init=recurrent_init)
+            for a in self.axes)
+
+    def forward(self, p):
+        for rnn in self.passes:
+            p = rnn(p)
+        return p
+
+
+class ConvLRNN(BaseModule):
+    """A pre-trained conv (and its norm) turned into conv + spatial recurrence.
+
+    ``forward(x) = SpatialRecurrence(norm(conv(x)))``, which is
+    ``ReLU(norm(conv(x)))`` while V = 0: it replaces the conv -> [norm] -> ReLU of a
+    CNN; the ReLU that followed in the original network may stay (applying it again
+    changes nothing). The conv's weights serve as U, the norm as b.
+
+    Args:
+        conv (nn.Conv2d): the pre-trained conv.
+        norm (nn.Module | None): the norm that followed it (moved in here).
+        axes, recurrent_init: see :class:`SpatialRecurrence`.
+    """
+
+    def __init__(self, conv, norm=None, axes=AXES, recurrent_init='zeros'):
+        super().__init__()
+        channels = getattr(conv, 'out_channels', None)
+        if not _is_pos_int(channels):
+            invalid_arg(self, 'conv', type(conv).__name__,
+                        'a conv layer with an int out_channels')
+        self.conv = conv
+        self.norm = norm
+        self.lrnn = SpatialRecurrence(channels, axes, recurrent_init)
+
+    def forward(self, x):
+        p = self.conv(x)
+        if self.norm is not None:
+            p = self.norm(p)
+        return self.lrnn(p)
+
+
+def insert_lrnn(model, conv, norm=None, axes=AXES, recurrent_init='zeros'):
+    """Insert an L-RNN into a pre-trained CNN in place; returns the new
+    :class:`ConvLRNN`.
+
+    The submodule named ``conv`` (dotted path, e.g. ``'features.3'``) becomes
+    ``ConvLRNN(conv, norm)`` and the submodule named ``norm`` (if given) an
+    ``nn.Identity``. The conv's output (after the norm) must be followed by a ReLU
+    in ``model``, with nothing in between; then, with V = 0, ``model`` computes
+    exactly what it did before. The conv's and norm's parameters move to
+    ``<conv>.conv.*`` and ``<conv>.norm.*`` in the state dict (load pre-trained
+    weights before inserting); the backbone option ``LRNNResNet(lrnn_stages=...)``
+    keeps every ResNet name instead.
+    """
+    owner = type(model).__name__
+
+    def locate(arg, name):
+        expected = f'the dotted name of a submodule of {owner}'
+        if not isinstance(name, str) or not name:
+            invalid_arg('insert_lrnn', arg, name, expected)
+        parent_name, _, attr = name.rpartition('.')
+        try:
+            parent = model.get_submodule(parent_name)
+            module = parent.get_submodule(attr)
+        except AttributeError:
+            invalid_arg('insert_lrnn', arg, name, expected)
+        return parent, attr, module
+
+    parent, attr, conv_module = locate('conv', conv)
+    norm_module = None
+    if norm is not None:
+        norm_parent, norm_attr, norm_module = locate('norm', norm)
+        setattr(norm_parent, norm_attr, nn.Identity())
+    wrapped = ConvLRNN(conv_module, norm_module, axes, recurrent_init)
+    setattr(parent, attr, wrapped)
+    return wrapped
