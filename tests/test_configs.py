@@ -31,6 +31,10 @@ SMALL = [
     (dict(type='CRMN', depth=20, stem_type='cifar', lstm_channels=8), 32,
      (1, 72, 1, 1)),
     (dict(type='RLAMobileNetV2', rla_channels=8), 32, (1, 1280, 1, 1)),
+    (dict(type='RAVGG', stage_channels=(8, 16, 32), lstm_channels=8), 32,
+     (1, 8, 1, 1)),
+    (dict(type='RAResNet', depth=20, stem_type='cifar', lstm_channels=8), 32,
+     (1, 8, 1, 1)),
 ]
 
 
@@ -66,6 +70,7 @@ BACKBONES = {
     'rla': ('RLAResNet', 'RLAMobileNetV2'),
     'rla_attention': ('LayerAttentionResNet', ),
     'crmn': ('CRMN', ),
+    'ra_lstm': ('RAVGG', 'RAResNet', 'VGGBody', 'ResNetBody'),
     'baselines': ('ResNet', 'ResNetBody'),
 }
 

@@ -1,0 +1,9 @@
+# VGG-1 without RA on CIFAR-100 (the RA-LSTM paper's baseline and recipe).
+_base_ = [
+    './_base_/vgg1_cifar.py',
+    './_base_/cifar100_bs64_100e.py',
+    'mmpretrain::_base_/default_runtime.py',
+]
+custom_imports = dict(imports=['mmrla'], allow_failed_imports=False)
+default_scope = 'mmpretrain'
+model = dict(head=dict(num_classes=100))

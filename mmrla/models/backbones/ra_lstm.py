@@ -1,0 +1,535 @@
+"""RA-LSTM: recurrent aggregation of a CNN's blocks with an LSTM.
+
+*Recurrent Layer Aggregation using LSTM*, IJCNN 2019
+(<https://openreview.net/forum?id=6e9VOmiMY4>; the paper calls the network CNN-RA).
+A CNN is grouped into stages of equal resolution; the outputs of selected blocks are
+mapped, by one small *mapping node* each, to vectors of a common length C, and an LSTM
+reads that sequence from the lowest level to the highest. The classifier reads the
+LSTM. The aggregation never writes back: the CNN computes exactly what it computes
+without it.
+
+Only the paper's abstract is in our sources; where its body fixes a detail we could
+not read (the mapping nodes' kernel sizes, the shallow grid, the width of the RA
+readout layer, the initial LSTM state), the rule chosen here is stated in the
+docstring of :class:`RecurrentAggregation` and in ``configs/ra_lstm/README.md``.
+
+Three backbones live here: :class:`VGGBody` (the plain VGG of the paper, also the
+"without RA" baseline), :class:`RAVGG` and :class:`RAResNet` (the VGG body and
+mmrla's :class:`ResNetBody` with the aggregation); both share one
+:class:`RecurrentAggregation` through :class:`RecurrentAggregationMixin`.
+"""
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import ConvModule
+from mmengine.model import BaseModule
+from mmpretrain.models.backbones.base_backbone import BaseBackbone
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from mmrla.registry import register_model
+
+from ..layers import LSTMCell
+from ..utils import invalid_arg
+from .resnet_body import ResNetBody, is_int, is_int_seq
+
+
+class RecurrentAggregation(BaseModule):
+    """Mapping nodes, the LSTM and the readout of RA-LSTM.
+
+    The N selected feature maps arrive from low to high level; ``C`` is the last
+    one's channel count and ``r_i`` the ratio of map i's resolution to the last
+    one's (known at construction from the network's strides). Each map becomes a
+    C-vector by its level:
+
+    - **last** (the last map, ``r = 1``): global average pooling.
+    - **middle** (``r`` is 1 or 2, not the last map): a ``r x r`` conv with stride
+      ``r`` to C channels (so it lands on the last map's resolution), then global
+      average pooling.
+    - **shallow** (``r >= 4``): a ``k x k`` conv with stride ``k`` to
+      ``c = C / g^2`` channels, then average pooling to a ``g x g`` grid, flattened:
+      ``g * g * c = C`` values. ``g`` is ``shallow_grid`` (default 2) and
+      ``k = r / g``, so at the design size the pooling kernel equals the last map's
+      spatial size, as in the paper (CIFAR, last map 8x8, a 32x32 level:
+      2x2/2 conv to C/4 channels, 16x16, 8x8 average pooling, 2x2 x C/4).
+
+    Our choices where the paper's body was not available to us: node convs have
+    kernel = stride (non-overlapping, like the shallow node's k x k / k) and a bias,
+    with no normalisation or activation; the pooling is adaptive, so any input size
+    works (maps whose side is not a multiple of the conv's stride are zero-padded at
+    the bottom and right first, so no row is dropped); the LSTM (:class:`LSTMCell`,
+    one bias per gate) starts from zero ``h`` and ``c``.
+
+    Readouts (``readout``), as ``(B, out_channels, 1, 1)``:
+
+    - ``'RA'``: ``u = ReLU(W h_N + b)`` with ``W`` of ``fc_channels x M``.
+    - ``'RA-B'``: ``concat(h_N, GAP(last map))`` (``M + C``).
+    - ``'RA-C'``: ``concat(h_1, ..., h_N)`` (``N * M``).
+
+    Args:
+        in_channels (Sequence[int]): channels of the N maps, low to high.
+        ratios (Sequence[int]): resolution of each map over the last map's; the
+            last is 1.
+        lstm_channels (int): M, LSTM units. Default: 256.
+        readout (str): ``'RA'``, ``'RA-B'`` or ``'RA-C'``. Default: ``'RA'``.
+        fc_channels (int | None): width of u for ``'RA'``; None: M.
+        shallow_grid (int): g, the side of the shallow nodes' pooled grid.
+        owner (str | None): the name that argument errors carry (the backbone's).
+    """
+
+    readouts = ('RA', 'RA-B', 'RA-C')
+
+    def __init__(self,
+                 in_channels,
+                 ratios,
+                 lstm_channels=256,
+                 readout='RA',
+                 fc_channels=None,
+                 shallow_grid=2,
+                 owner=None,
+                 init_cfg=None):
+        super().__init__(init_cfg)
+        owner = owner or self
+        check_aggregation_args(owner, lstm_channels, readout, fc_channels,
+                               shallow_grid)
+        if not (is_int_seq(in_channels) and len(in_channels) > 0
+                and min(in_channels) > 0):
+            invalid_arg(owner, 'in_channels', in_channels,
+                        'a non-empty sequence of positive ints')
+        if not (is_int_seq(ratios, len(in_channels)) and min(ratios) > 0
+                and ratios[-1] == 1):
+            invalid_arg(owner, 'ratios', ratios,
+                        f'{len(in_channels)} positive ints (resolution over the '
+                        'last map), the last 1')
+        channels = in_channels[-1]
+        grid_cells = shallow_grid * shallow_grid
+        self.in_channels = tuple(in_channels)
+        self.ratios = tuple(ratios)
+        self.channels = channels
+        self.lstm_channels = lstm_channels
+        self.readout = readout
+        self.shallow_grid = shallow_grid
+        self.levels = []
+        nodes = []
+        for i, (cin, ratio) in enumerate(zip(in_channels, ratios)):
+            if i == len(in_channels) - 1:
+                self.levels.append('last')
+                nodes.append(nn.Identity())
+            elif ratio <= 2:
+                self.levels.append('middle')
+                nodes.append(nn.Conv2d(cin, channels, ratio, stride=ratio))
+            elif ratio >= 4 and ratio % shallow_grid == 0 \
+                    and channels % grid_cells == 0:
+                self.levels.append('shallow')
+                k = ratio // shallow_grid
+                nodes.append(
+                    nn.Conv2d(cin, channels // grid_cells, k, stride=k))
+            else:
+                invalid_arg(
+                    owner, 'shallow_grid', shallow_grid,
+                    f'a grid g with g | r and g^2 | C for every shallow level '
+                    f'(here r={ratio}, C={channels}; resolution ratios '
+                    f'{tuple(ratios)} of the selected blocks: 1 or 2 are middle '
+                    'levels, 3 is none)')
+        self.nodes = nn.ModuleList(nodes)
+        self.lstm = LSTMCell(channels, lstm_channels)
+        self.fc = None
+        if readout == 'RA':
+            fc_channels = fc_channels or lstm_channels
+            self.fc = nn.Linear(lstm_channels, fc_channels)
+            self.out_channels = fc_channels
+        elif readout == 'RA-B':
+            self.out_channels = lstm_channels + channels
+        else:
+            self.out_channels = len(in_channels) * lstm_channels
+
+    @property
+    def num_levels(self):
+        return len(self.levels)
+
+    def map(self, i, x):
+        """The C-vector of map ``i`` (``(B, C)``)."""
+        level, node = self.levels[i], self.nodes[i]
+        if level == 'last':
+            return x.mean((2, 3))
+        stride = node.stride[0]
+        pad_h, pad_w = -x.shape[2] % stride, -x.shape[3] % stride
+        if pad_h or pad_w:
+            x = F.pad(x, (0, pad_w, 0, pad_h))
+        x = node(x)
+        if level == 'middle':
+            return x.mean((2, 3))
+        return F.adaptive_avg_pool2d(x, self.shallow_grid).flatten(1)
+
+    def init_state(self, ref):
+        """Zero ``(h, c)`` and no outputs yet; ``ref`` gives batch, dtype, device."""
+        h = ref.new_zeros(ref.shape[0], self.lstm_channels)
+        return dict(h=h, c=h, outputs=[], vector=None)
+
+    def step(self, i, x, state):
+        """Feeds map ``i`` to the LSTM; returns the new state."""
+        vector = self.map(i, x)
+        h, c = self.lstm(vector, (state['h'], state['c']))
+        return dict(h=h, c=c, outputs=state['outputs'] + [h], vector=vector)
+
+    def read(self, state):
+        """The readout after the last map (``(B, out_channels, 1, 1)``)."""
+        h = state['h']
+        if self.readout == 'RA':
+            out = torch.relu(self.fc(h))
+        elif self.readout == 'RA-B':
+            out = torch.cat([h, state['vector']], dim=1)  # last vector is GAP
+        else:
+            out = torch.cat(state['outputs'], dim=1)
+        return out[:, :, None, None]
+
+    def forward(self, feats):
+        """The readout of the N maps ``feats``, low to high level."""
+        if len(feats) != self.num_levels:
+            raise ValueError(f'{type(self).__name__}: got {len(feats)} maps, '
+                             f'built for {self.num_levels}')
+        state = self.init_state(feats[0])
+        for i, x in enumerate(feats):
+            state = self.step(i, x, state)
+        return self.read(state)
+
+
+def check_aggregation_args(owner, lstm_channels, readout, fc_channels,
+                           shallow_grid):
+    """The checks of the aggregation's own arguments (before any network is built)."""
+    if not is_int(lstm_channels) or lstm_channels < 1:
+        invalid_arg(owner, 'lstm_channels', lstm_channels, 'a positive int')
+    if readout not in RecurrentAggregation.readouts:
+        invalid_arg(owner, 'readout', readout,
+                    f'one of {RecurrentAggregation.readouts}')
+    if fc_channels is not None and (not is_int(fc_channels)
+                                    or fc_channels < 1):
+        invalid_arg(owner, 'fc_channels', fc_channels,
+                    'None (the LSTM width) or a positive int')
+    if fc_channels is not None and readout != 'RA':
+        invalid_arg(owner, 'fc_channels', fc_channels,
+                    f"None with readout={readout!r} (only 'RA' has the layer)")
+    if not is_int(shallow_grid) or shallow_grid < 1:
+        invalid_arg(owner, 'shallow_grid', shallow_grid, 'a positive int')
+
+
+@register_model
+class VGGBody(BaseBackbone):
+    """A plain VGG for small images: stages of 3x3 conv-BN-ReLU at one resolution,
+    2x2 max-pooling between stages, no pooling after the last stage and no
+    fully-connected layers (the upstream neck and head classify).
+
+    The RA-LSTM paper's CIFAR networks (and their "without RA" baselines): VGG-1,
+    ``stage_channels=(128, 256, 512)``, ``stage_blocks=(1, 1, 1)``; VGG-2, the same
+    with ``stage_blocks=(2, 2, 2)`` (four convs per stage). A *block* is a group
+    of ``convs_per_block`` convs, the unit RA-LSTM can select. mmpretrain's
+    :class:`VGG` does not fit: its widths are fixed (64 * 2^i), its depths come from
+    a table, it pools after every stage and gives no access to block outputs.
+
+    Companions hook in as in :class:`ResNetBody`: ``init_state``,
+    ``forward_block``, ``stage_output`` and ``companion_modules``.
+
+    Args:
+        stage_channels (Sequence[int]): output channels of each stage.
+        stage_blocks (Sequence[int] | None): blocks per stage; None: one each.
+        convs_per_block (int): 3x3 convs per block. Default: 2.
+        in_channels (int): input channels. Default: 3.
+        out_indices (Sequence[int] | None): stages to return; None: the last.
+        frozen_stages (int): stages 1..frozen_stages are frozen; -1 or 0: none.
+        conv_cfg, norm_cfg, act_cfg (dict | None): of every conv (mmcv
+            ``ConvModule``; the conv has a bias only without a norm).
+        norm_eval (bool): keep the norms in eval mode while training.
+    """
+
+    def __init__(self,
+                 stage_channels=(128, 256, 512),
+                 stage_blocks=None,
+                 convs_per_block=2,
+                 in_channels=3,
+                 out_indices=None,
+                 frozen_stages=-1,
+                 conv_cfg=None,
+                 norm_cfg=dict(type='BN'),
+                 act_cfg=dict(type='ReLU'),
+                 norm_eval=False,
+                 init_cfg=[
+                     dict(type='Kaiming', layer=['Conv2d']),
+                     dict(type='Constant', val=1, layer=['_BatchNorm'])
+                 ]):
+        super().__init__(init_cfg)
+        if not (is_int_seq(stage_channels) and len(stage_channels) > 0
+                and min(stage_channels) > 0):
+            self._fail('stage_channels', stage_channels,
+                       'a non-empty sequence of positive ints')
+        num_stages = len(stage_channels)
+        if stage_blocks is None:
+            stage_blocks = (1, ) * num_stages
+        if not (is_int_seq(stage_blocks, num_stages)
+                and min(stage_blocks) > 0):
+            self._fail('stage_blocks', stage_blocks,
+                       f'{num_stages} positive ints (one per stage)')
+        for arg, value in (('convs_per_block', convs_per_block),
+                           ('in_channels', in_channels)):
+            if not is_int(value) or value < 1:
+                self._fail(arg, value, 'a positive int')
+        if out_indices is None:
+            out_indices = (num_stages - 1, )
+        if not (is_int_seq(out_indices) and len(out_indices) > 0
+                and all(0 <= i < num_stages for i in out_indices)):
+            self._fail('out_indices', out_indices,
+                       'a non-empty sequence of stage indices in '
+                       f'0..{num_stages - 1}')
+        if not is_int(frozen_stages) or not -1 <= frozen_stages <= num_stages:
+            self._fail('frozen_stages', frozen_stages,
+                       f'an int in -1..{num_stages}')
+        if not isinstance(norm_eval, bool):
+            self._fail('norm_eval', norm_eval, 'True or False')
+        self.stage_channels = tuple(stage_channels)
+        self.stage_blocks = tuple(stage_blocks)
+        self.convs_per_block = convs_per_block
+        self.num_stages = num_stages
+        self.strides = (1, ) + (2, ) * (num_stages - 1)  # the max-pools
+        self.out_indices = tuple(out_indices)
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+        self.pool = nn.MaxPool2d(kernel_size=2, stride=2)
+        self.layers = []
+        cin = in_channels
+        for i, (cout, blocks) in enumerate(zip(stage_channels, stage_blocks)):
+            stage = nn.Sequential()
+            for _ in range(blocks):
+                convs = []
+                for _ in range(convs_per_block):
+                    convs.append(
+                        ConvModule(cin, cout, 3, padding=1, conv_cfg=conv_cfg,
+                                   norm_cfg=norm_cfg, act_cfg=act_cfg))
+                    cin = cout
+                stage.append(nn.Sequential(*convs))
+            self.add_module(f'layer{i + 1}', stage)
+            self.layers.append(f'layer{i + 1}')
+        self.feat_dim = stage_channels[-1]
+        self._freeze_stages()
+
+    def _fail(self, arg, value, allowed):
+        invalid_arg(self, arg, value, allowed)
+
+    def stage_out_channels(self, stage):
+        return self.stage_channels[stage]
+
+    def companion_modules(self, stage):
+        """The companion's modules frozen with stage ``stage`` (1-based)."""
+        return []
+
+    def _freeze_stages(self):
+        for i in range(1, self.frozen_stages + 1):
+            for m in [getattr(self, f'layer{i}')] + self.companion_modules(i):
+                m.eval()
+                for param in m.parameters():
+                    param.requires_grad = False
+
+    def train(self, mode=True):
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for m in self.modules():
+                if isinstance(m, _BatchNorm):
+                    m.eval()
+        return self
+
+    def init_state(self, x):
+        return None
+
+    def forward_block(self, stage, index, block, x, state):
+        return block(x), state
+
+    def stage_output(self, stage, x, state):
+        return x
+
+    def forward(self, x):
+        state = self.init_state(x)
+        outs = []
+        for i, name in enumerate(self.layers):
+            if i > 0:
+                # the down-sampling closes stage i - 1: its blocks' outputs (what a
+                # companion reads) are taken before it
+                x = self.pool(x)
+            for j, block in enumerate(getattr(self, name)):
+                x, state = self.forward_block(i, j, block, x, state)
+            if i in self.out_indices:
+                outs.append(self.stage_output(i, x, state))
+        return tuple(outs)
+
+
+class RecurrentAggregationMixin:
+    """Adds :class:`RecurrentAggregation` to a body with the companion hooks
+    (:class:`VGGBody`, :class:`ResNetBody`).
+
+    The backbone returns the body's stage outputs (``out_indices``, which must hold
+    the last stage), unchanged, followed by the readout ``(B, feat_dim, 1, 1)``:
+    mmpretrain's ``GlobalAveragePooling`` neck and ``LinearClsHead``
+    (``in_channels=feat_dim``) read the last element.
+
+    ``selected``: the blocks read, as ``(stage, block)`` index pairs (0-based; a
+    negative block counts from the stage's end), from low to high, at most two per
+    stage, the last being the network's last block (the last level). None: the
+    last block of every stage. The last level is taken from the last stage's
+    output (after a pre-activation body's final norm).
+    """
+
+    def _check_ra_args(self, lstm_channels, readout, fc_channels,
+                       shallow_grid):
+        check_aggregation_args(self, lstm_channels, readout, fc_channels,
+                               shallow_grid)
+
+    def _init_aggregation(self, selected, lstm_channels, readout, fc_channels,
+                          shallow_grid):
+        last = self.num_stages - 1
+        if last not in self.out_indices:
+            self._fail('out_indices', self.out_indices,
+                       f'to include the last stage {last} (the readout follows '
+                       'its output)')
+        self.selected = self._normalise_selected(selected)
+        # the resolution of a stage over the last one's: the strides after it
+        ratios = [math.prod(self.strides[s + 1:]) for s, _ in self.selected]
+        self.aggregation = RecurrentAggregation(
+            [self.stage_out_channels(s) for s, _ in self.selected],
+            ratios,
+            lstm_channels=lstm_channels,
+            readout=readout,
+            fc_channels=fc_channels,
+            shallow_grid=shallow_grid,
+            owner=type(self).__name__)
+        # levels fed inside the loop; the last one from the last stage's output
+        self._step_of = {b: i for i, b in enumerate(self.selected[:-1])}
+        self.feat_dim = self.aggregation.out_channels
+        self._freeze_stages()
+
+    def _normalise_selected(self, selected):
+        blocks = self.stage_blocks
+        if selected is None:
+            return [(s, n - 1) for s, n in enumerate(blocks)]
+        expected = ('(stage, block) index pairs, low to high, at most 2 per '
+                    f'stage, ending with the last block ({len(blocks) - 1}, -1); '
+                    f'blocks per stage: {tuple(blocks)}')
+        if not (isinstance(selected, (list, tuple)) and selected and all(
+                is_int_seq(p, 2) for p in selected)):
+            self._fail('selected', selected, expected)
+        pairs = []
+        for s, b in selected:
+            if not (0 <= s < len(blocks) and -blocks[s] <= b < blocks[s]):
+                self._fail('selected', selected, expected)
+            pairs.append((s, b % blocks[s]))
+        per_stage = [sum(s == i for s, _ in pairs) for i in range(len(blocks))]
+        if (any(a >= b for a, b in zip(pairs, pairs[1:]))
+                or max(per_stage) > 2
+                or pairs[-1] != (len(blocks) - 1, blocks[-1] - 1)):
+            self._fail('selected', selected, expected)
+        return pairs
+
+    def companion_modules(self, stage):
+        # a node freezes with the stage it reads; the LSTM and readout with the last
+        agg = getattr(self, 'aggregation', None)
+        if agg is None:
+            return []
+        mods = [
+            agg.nodes[i] for i, (s, _) in enumerate(self.selected)
+            if s == stage - 1
+        ]
+        if stage == self.num_stages:
+            mods += [agg.lstm] + ([agg.fc] if agg.fc is not None else [])
+        return mods
+
+    def init_state(self, x):
+        return self.aggregation.init_state(x)
+
+    def forward_block(self, stage, index, block, x, state):
+        x = block(x)
+        step = self._step_of.get((stage, index))
+        if step is not None:
+            state = self.aggregation.step(step, x, state)
+        return x, state
+
+    def stage_output(self, stage, x, state):
+        if stage != self.num_stages - 1:
+            return x
+        state = self.aggregation.step(self.aggregation.num_levels - 1, x,
+                                      state)
+        return x, self.aggregation.read(state)
+
+    def forward(self, x):
+        # the body returns the last stage's entry as (x, readout); flatten it
+        *outs, (last, readout) = super().forward(x)
+        return (*outs, last, readout)
+
+
+@register_model
+class RAVGG(RecurrentAggregationMixin, VGGBody):
+    """VGG with recurrent aggregation (RA-LSTM, the paper's VGG-1 / VGG-2 + RA).
+
+    Arguments not listed are :class:`VGGBody`'s; the aggregation is
+    :class:`RecurrentAggregation`, fed as :class:`RecurrentAggregationMixin` says.
+    Every selectable block holds at least two convs (the paper's rule).
+
+    Args:
+        selected (Sequence[Sequence[int]] | None): ``(stage, block)`` pairs read.
+        lstm_channels (int): LSTM units. Default: 256.
+        readout (str): ``'RA'``, ``'RA-B'`` or ``'RA-C'``.
+        fc_channels (int | None): width of the ``'RA'`` layer; None: the LSTM's.
+        shallow_grid (int): side of the shallow nodes' grid. Default: 2.
+    """
+
+    def __init__(self,
+                 stage_channels=(128, 256, 512),
+                 stage_blocks=None,
+                 convs_per_block=2,
+                 selected=None,
+                 lstm_channels=256,
+                 readout='RA',
+                 fc_channels=None,
+                 shallow_grid=2,
+                 **kwargs):
+        self._check_ra_args(lstm_channels, readout, fc_channels, shallow_grid)
+        if is_int(convs_per_block) and convs_per_block < 2:
+            self._fail('convs_per_block', convs_per_block,
+                       'an int >= 2 (an aggregated block holds at least two '
+                       'convs)')
+        super().__init__(stage_channels, stage_blocks, convs_per_block,
+                         **kwargs)
+        self._init_aggregation(selected, lstm_channels, readout, fc_channels,
+                               shallow_grid)
+
+
+@register_model
+class RAResNet(RecurrentAggregationMixin, ResNetBody):
+    """ResNet with recurrent aggregation (RA-LSTM).
+
+    Arguments not listed are :class:`ResNetBody`'s. The paper's CIFAR ResNet has
+    three stages of about 20 conv layers with 64, 128 and 256 channels: our configs
+    use He et al.'s ResNet-56 body four times wider
+    (``depth=56, stem_type='cifar', widen_factor=4``: 9 basic blocks, 18 convs per
+    stage). Every residual block (two or three convs) is selectable.
+
+    Args:
+        selected (Sequence[Sequence[int]] | None): ``(stage, block)`` pairs read.
+        lstm_channels (int): LSTM units. Default: 256.
+        readout (str): ``'RA'``, ``'RA-B'`` or ``'RA-C'``.
+        fc_channels (int | None): width of the ``'RA'`` layer; None: the LSTM's.
+        shallow_grid (int): side of the shallow nodes' grid. Default: 2.
+    """
+
+    def __init__(self,
+                 depth,
+                 selected=None,
+                 lstm_channels=256,
+                 readout='RA',
+                 fc_channels=None,
+                 shallow_grid=2,
+                 **kwargs):
+        self._check_ra_args(lstm_channels, readout, fc_channels, shallow_grid)
+        super().__init__(depth, **kwargs)
+        self._init_aggregation(selected, lstm_channels, readout, fc_channels,
+                               shallow_grid)
+
+    def stage_out_channels(self, stage):
+        return getattr(self, self.res_layers[stage])[-1].out_channels
