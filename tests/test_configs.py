@@ -35,6 +35,9 @@ SMALL = [
      (1, 8, 1, 1)),
     (dict(type='RAResNet', depth=20, stem_type='cifar', lstm_channels=8), 32,
      (1, 8, 1, 1)),
+    (dict(type='LRNNNet', arch='A'), 32, (1, 256, 1, 1)),
+    (dict(type='LRNNResNet', depth=18, lrnn_position='mid'), 32,
+     (1, 512, 1, 1)),
 ]
 
 
@@ -70,6 +73,7 @@ BACKBONES = {
     'rla': ('RLAResNet', 'RLAMobileNetV2'),
     'rla_attention': ('LayerAttentionResNet', ),
     'crmn': ('CRMN', ),
+    'lrnn': ('LRNNNet', 'LRNNResNet'),
     'ra_lstm': ('RAVGG', 'RAResNet', 'VGGBody', 'ResNetBody'),
     'baselines': ('ResNet', 'ResNetBody'),
 }

@@ -1,5 +1,6 @@
 from .crmn import CRMN
 from .layer_attention_resnet import LayerAttentionHead, LayerAttentionResNet
+from .lrnn import CNNModule, LRNNNet, LRNNResNet
 from .resnet_body import (PreActBasicBlock, PreActBottleneck, ResNetBody,
                           SplitBasicBlock, SplitBottleneck)
 from .ra_lstm import RAResNet, RAVGG, RecurrentAggregation, VGGBody
@@ -7,9 +8,9 @@ from .rla_mobilenet_v2 import RLAInvertedResidual, RLAMobileNetV2
 from .rla_resnet import RLABasicBlock, RLABottleneck, RLAResNet
 
 __all__ = [
-    'CRMN', 'LayerAttentionHead', 'LayerAttentionResNet', 'PreActBasicBlock',
-    'PreActBottleneck', 'RAResNet', 'RAVGG', 'RecurrentAggregation',
-    'ResNetBody', 'RLABasicBlock', 'RLABottleneck', 'RLAInvertedResidual',
-    'RLAMobileNetV2', 'RLAResNet', 'SplitBasicBlock', 'SplitBottleneck',
-    'VGGBody'
+    'CNNModule', 'CRMN', 'LayerAttentionHead', 'LayerAttentionResNet',
+    'LRNNNet', 'LRNNResNet', 'PreActBasicBlock', 'PreActBottleneck',
+    'RAResNet', 'RAVGG', 'RecurrentAggregation', 'ResNetBody',
+    'RLABasicBlock', 'RLABottleneck', 'RLAInvertedResidual', 'RLAMobileNetV2',
+    'RLAResNet', 'SplitBasicBlock', 'SplitBottleneck', 'VGGBody'
 ]

@@ -2,11 +2,15 @@ from .channel_attention import (ECALayer, build_channel_attention,
                                 eca_adaptive_kernel_size)
 from .layer_context import LayerContext, resample_channels
 from .lstm import LSTMCell
+from .spatial_rnn import (ConvLRNN, FeatureFusion, LRNNModule,
+                          SpatialRecurrence, SpatialRNN, insert_lrnn)
 from .rla_cell import (RLA_CELLS, ConvGRUStageCell, ConvLSTMStageCell,
                        RLAStageCell)
 
 __all__ = [
     'ECALayer', 'build_channel_attention', 'eca_adaptive_kernel_size',
     'LayerContext', 'resample_channels', 'LSTMCell', 'RLAStageCell',
-    'ConvLSTMStageCell', 'ConvGRUStageCell', 'RLA_CELLS'
+    'ConvLSTMStageCell', 'ConvGRUStageCell', 'RLA_CELLS', 'ConvLRNN',
+    'FeatureFusion', 'LRNNModule', 'SpatialRecurrence', 'SpatialRNN',
+    'insert_lrnn'
 ]

@@ -70,8 +70,8 @@ class SpatialRNN(BaseModule):
         cell (str): ``'rnn'`` or ``'gru'``.
         layer_norm (bool): Layer Normalization in the ``'rnn'`` cell.
         activation (str): f, ``'relu'`` (the paper) or ``'tanh'``.
-        merge (str): the two directions' maps are ``'sum'``-med (the paper),
-            averaged (``'mean'``) or concatenated (``'concat'``, 2D channels).
+        merge (str): how the two directions' maps combine: ``'sum'`` (the
+            paper), ``'mean'`` or ``'concat'`` (2D channels).
         input_proj (bool): learn U (a conv, ``kernel_size``) and b; False: the input
             is the precomputed ``U * x + b``.
         kernel_size (int): U's kernel size (odd). Default: 1 (U is D x d).
@@ -343,6 +343,8 @@ class SpatialRecurrence(BaseModule):
     def __init__(self, channels, axes=AXES, recurrent_init='zeros',
                  init_cfg=None):
         super().__init__(init_cfg)
+        if not _is_pos_int(channels):
+            invalid_arg(self, 'channels', channels, 'a positive int')
         if isinstance(axes, str) or not axes or any(a not in AXES
                                                     for a in axes):
             invalid_arg(self, 'axes', axes,

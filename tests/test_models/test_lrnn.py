@@ -1,0 +1,485 @@
+"""Layer-RNN: the spatial scan, the L-RNN module, insertion into pre-trained CNNs, the
+CIFAR networks and the ResNet variant for detection."""
+import math
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.registry import DefaultScope
+
+import mmrla  # noqa: F401
+import mmrla.models.backbones.lrnn  # noqa: F401  (registers LRNNNet, LRNNResNet)
+from mmrla.models.backbones.lrnn import LRNNNet, LRNNResNet
+from mmrla.models.backbones.resnet_body import ResNetBody
+from mmrla.models.layers.spatial_rnn import (ConvLRNN, FeatureFusion,
+                                             LRNNModule, SpatialRecurrence,
+                                             SpatialRNN, insert_lrnn)
+
+
+@pytest.fixture(scope='module', autouse=True)
+def one_thread():
+    """The scans are many small ops: on a busy 2-core machine OpenMP's thread sync
+    makes them 10x slower than one thread (restored after this module)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def n_params(m):
+    return sum(p.numel() for p in m.parameters())
+
+
+def with_head(backbone, classes=10):
+    return n_params(backbone) + backbone.feat_dim * classes + classes
+
+
+def randomize_norms(model, seed=0):
+    """Non-trivial BN statistics and affine parameters (and GRU-free LN gains)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                c = m.num_features
+                m.running_mean.copy_(torch.randn(c, generator=g) * 0.1)
+                m.running_var.copy_(torch.rand(c, generator=g) + 0.5)
+                m.weight.copy_(torch.rand(c, generator=g) + 0.5)
+                m.bias.copy_(torch.randn(c, generator=g) * 0.1)
+
+
+# ---- the scan ----------------------------------------------------------------------
+def naive_spatial_rnn(rnn, x):
+    """Per image, per row (column), per direction, per step: the paper's equation."""
+    u = x if rnn.proj is None else rnn.proj(x)
+    if rnn.axis == 'vertical':
+        u = u.transpose(2, 3)
+    n, _, rows, length = u.shape
+    d, g = rnn.hidden_channels, rnn.gates
+    if rnn.proj is None:
+        u_dirs = [u, u]
+    else:
+        u_dirs = [u[:, :g * d], u[:, g * d:]]
+    out = torch.zeros(2, n, d, rows, length)
+    act = F.relu if rnn.activation == 'relu' else torch.tanh
+    for k in range(2):
+        v = rnn.weight_hh[k]  # (D, G*D): h @ v
+        steps = range(length) if k == 0 else range(length - 1, -1, -1)
+        for i in range(n):
+            for r in range(rows):
+                h = torch.zeros(d)
+                for j in steps:
+                    uj = u_dirs[k][i, :, r, j]
+                    rec = h @ v
+                    if rnn.cell == 'rnn':
+                        pre = uj + rec
+                        if rnn.layer_norm:
+                            pre = (pre - pre.mean()) / torch.sqrt(
+                                pre.var(unbiased=False) + 1e-5)
+                            pre = pre * rnn.ln_weight[k] + rnn.ln_bias[k]
+                        h = act(pre)
+                    else:
+                        rr = torch.sigmoid(uj[:d] + rec[:d])
+                        z = torch.sigmoid(uj[d:2 * d] + rec[d:2 * d])
+                        cand = act(uj[2 * d:] + rr * rec[2 * d:])
+                        h = (1 - z) * cand + z * h
+                    out[k, i, :, r, j] = h
+    if rnn.merge == 'sum':
+        y = out[0] + out[1]
+    elif rnn.merge == 'mean':
+        y = (out[0] + out[1]) / 2
+    else:
+        y = torch.cat([out[0], out[1]], dim=1)
+    return y.transpose(2, 3) if rnn.axis == 'vertical' else y
+
+
+@pytest.mark.parametrize('cell,layer_norm', [('rnn', True), ('rnn', False),
+                                             ('gru', False)])
+@pytest.mark.parametrize('axis', ['horizontal', 'vertical'])
+def test_scan_equals_naive_per_row_reference(cell, layer_norm, axis):
+    torch.manual_seed(0)
+    rnn = SpatialRNN(3, 4, axis=axis, cell=cell, layer_norm=layer_norm,
+                     kernel_size=3)
+    if layer_norm:
+        with torch.no_grad():
+            rnn.ln_weight.uniform_(0.5, 1.5)
+            rnn.ln_bias.uniform_(-0.2, 0.2)
+    x = torch.randn(2, 3, 5, 6)
+    with torch.no_grad():
+        torch.testing.assert_close(rnn(x), naive_spatial_rnn(rnn, x),
+                                   rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize('merge', ['sum', 'mean', 'concat'])
+def test_merges_and_shared_input(merge):
+    torch.manual_seed(0)
+    rnn = SpatialRNN(4, 4, axis='vertical', merge=merge, input_proj=False,
+                     activation='tanh')
+    x = torch.randn(2, 4, 7, 3)
+    y = rnn(x)
+    assert y.shape == (2, rnn.out_channels, 7, 3)
+    assert rnn.out_channels == (8 if merge == 'concat' else 4)
+    with torch.no_grad():
+        torch.testing.assert_close(y, naive_spatial_rnn(rnn, x))
+
+
+def test_bidirectional_sum_is_forward_plus_backward():
+    torch.manual_seed(0)
+    cat = SpatialRNN(3, 5, cell='gru', merge='concat')
+    total = SpatialRNN(3, 5, cell='gru', merge='sum')
+    total.load_state_dict(cat.state_dict())
+    x = torch.randn(2, 3, 4, 6)
+    fwd, bwd = cat(x).split(5, dim=1)
+    torch.testing.assert_close(total(x), fwd + bwd)
+    # the forward direction at column j sees columns <= j only, the backward >= j
+    x2 = x.clone()
+    x2[..., -1] += 1
+    fwd2, bwd2 = cat(x2).split(5, dim=1)
+    assert torch.equal(fwd2[..., :-1], fwd[..., :-1])
+    assert not torch.allclose(bwd2[..., 0], bwd[..., 0])
+    x3 = x.clone()
+    x3[..., 0] += 1
+    fwd3, bwd3 = cat(x3).split(5, dim=1)
+    assert torch.equal(bwd3[..., 1:], bwd[..., 1:])
+    assert not torch.allclose(fwd3[..., -1], fwd[..., -1])
+    # rows are independent sequences
+    x4 = x.clone()
+    x4[:, :, 0] += 1
+    assert torch.equal(cat(x4)[:, :, 1:], cat(x)[:, :, 1:])
+
+
+@pytest.mark.parametrize('axis,steps', [('horizontal', 7), ('vertical', 5)])
+def test_loop_runs_along_the_scanned_axis_only(axis, steps, monkeypatch):
+    """One step per column (row): every row (column) of every image at once."""
+    rnn = SpatialRNN(3, 4, axis=axis)
+    shapes = []
+    step = rnn._rnn_step
+
+    def spy(u, h):
+        shapes.append(tuple(u.shape))
+        return step(u, h)
+
+    monkeypatch.setattr(rnn, '_rnn_step', spy)
+    rnn(torch.randn(3, 3, 5, 7))
+    assert len(shapes) == steps
+    rows = 5 if axis == 'horizontal' else 7
+    assert set(shapes) == {(2, 3 * rows, 4)}  # (directions, N * rows, D)
+
+
+# ---- the L-RNN module and fusion ---------------------------------------------------
+def test_lrnn_module_is_horizontal_then_vertical():
+    torch.manual_seed(0)
+    m = LRNNModule(6, 4, fusion='forward')
+    x = torch.randn(2, 6, 5, 7)
+    torch.testing.assert_close(m(x), m.vertical(m.horizontal(x)))
+    assert m.horizontal.axis == 'horizontal' and m.vertical.axis == 'vertical'
+    assert m.horizontal.merge == m.vertical.merge == 'sum'
+    assert m.horizontal.layer_norm  # vanilla cells: LN by default
+    assert not LRNNModule(6, 4, cell='gru').vertical.layer_norm
+
+
+@pytest.mark.parametrize('cell,gates', [('rnn', 1), ('gru', 3)])
+def test_lrnn_module_parameter_count(cell, gates):
+    d, D = 6, 4
+    m = LRNNModule(d, D, cell=cell)
+    # per direction: U (D x d), V (D x D), b (D); LN: gain and bias instead of b
+    b = 2 * D if cell == 'rnn' else D
+    per_dir_h = gates * (d * D + D * D) + (b if cell == 'rnn' else gates * b)
+    per_dir_v = gates * (D * D + D * D) + (b if cell == 'rnn' else gates * b)
+    assert n_params(m) == 2 * per_dir_h + 2 * per_dir_v
+
+
+@pytest.mark.parametrize('mode,channels', [('forward', 4), ('sum', 4),
+                                           ('concat', 10)])
+def test_fusion_modes(mode, channels):
+    torch.manual_seed(0)
+    m = LRNNModule(6, 4, fusion=mode)
+    x = torch.randn(2, 6, 3, 5)
+    y = m(x)
+    assert m.out_channels == channels and y.shape == (2, channels, 3, 5)
+    branch = m.vertical(m.horizontal(x))
+    if mode == 'forward':
+        torch.testing.assert_close(y, branch)
+    elif mode == 'concat':
+        assert torch.equal(y[:, :6], x)
+        torch.testing.assert_close(y[:, 6:], branch)
+    else:  # a 1x1 conv matches 6 -> 4 channels
+        assert m.fusion.shortcut.kernel_size == (1, 1)
+        torch.testing.assert_close(y, branch + m.fusion.shortcut(x))
+    same = FeatureFusion(4, 4, 'sum')
+    assert same.shortcut is None
+    a, b = torch.randn(1, 4, 2, 2), torch.randn(1, 4, 2, 2)
+    assert torch.equal(same(a, b), a + b)
+
+
+# ---- insertion into a pre-trained CNN ----------------------------------------------
+def small_cnn():
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+        nn.Conv2d(8, 6, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(), nn.Linear(6, 4))
+
+
+@pytest.mark.parametrize('train', [False, True])
+def test_insert_lrnn_leaves_outputs_identical(train):
+    torch.manual_seed(0)
+    net = small_cnn()
+    randomize_norms(net)
+    x = torch.randn(3, 3, 9, 11)
+    net.train(train)
+    ref = net(x)
+    first = insert_lrnn(net, '0', norm='1')  # conv -> BN -> ReLU
+    second = insert_lrnn(net, '3')  # conv -> ReLU
+    assert isinstance(net[0], ConvLRNN) and isinstance(net[1], nn.Identity)
+    assert isinstance(net[3], ConvLRNN)
+    assert 'lrnn.passes.0.weight_hh' in dict(first.named_parameters())
+    assert torch.equal(net(x), ref)
+    # V is zero, yet trainable: the first step of fine-tuning moves it
+    net(x).sum().backward()
+    for m in (first, second):
+        for rnn in m.lrnn.passes:
+            assert not rnn.weight_hh.any()
+            assert rnn.weight_hh.grad is not None and rnn.weight_hh.grad.any()
+    with torch.no_grad():
+        second.lrnn.passes[1].weight_hh.normal_()
+    assert not torch.allclose(net(x), ref)
+
+
+def test_spatial_recurrence_is_relu_at_zero_v():
+    rec = SpatialRecurrence(5)
+    p = torch.randn(2, 5, 4, 7)
+    assert torch.equal(rec(p), F.relu(p))
+    assert n_params(rec) == 2 * 2 * 5 * 5  # V only: no U, no b
+    assert torch.equal(SpatialRecurrence(5, axes=['vertical'])(p), F.relu(p))
+
+
+# ---- the CIFAR networks ------------------------------------------------------------
+PAPER = [  # arch, cell, ours (exact, 10-way fc included), paper (M), rel. tolerance
+    ('baseline', 'rnn', 1_557_066, 1.56, 0.005),  # arXiv Table 1
+    ('A', 'gru', 1_679_434, 1.68, 0.005),  # arXiv Table 1
+    ('B', 'rnn', 902_730, 0.90, 0.005),  # arXiv Table 1
+    ('B', 'gru', 1_952_330, 1.95, 0.005),  # arXiv Table 1
+    ('E', 'rnn', 987_210, 0.97, 0.02),  # CVPR Table 2 (reconstructed E)
+    ('F', 'rnn', 1_537_866, 1.55, 0.01),  # CVPR Table 2 (reconstructed F)
+]
+
+
+@pytest.mark.parametrize('arch,cell,ours,paper,tol', PAPER)
+def test_parameter_counts_against_the_paper(arch, cell, ours, paper, tol):
+    model = LRNNNet(arch, cell=cell)
+    assert with_head(model) == ours
+    assert abs(ours / 1e6 - paper) / paper < tol
+
+
+def test_parameter_counts_without_a_paper_match():
+    """C: the arXiv paper reports 1.99M with GRUs; its widths are not recoverable
+    (README). D has no paper count (the arXiv D is a different 9-layer design)."""
+    assert with_head(LRNNNet('C', cell='gru')) == 1_720_394
+    assert with_head(LRNNNet('D')) == 727_882
+
+
+@pytest.mark.parametrize('arch,convs,feat_dim', [('baseline', 7, 512),
+                                                 ('A', 5, 256), ('B', 5, 512),
+                                                 ('C', 5, 256), ('D', 7, 128),
+                                                 ('E', 9, 128),
+                                                 ('F', 15, 128)])
+def test_architectures(arch, convs, feat_dim):
+    model = LRNNNet(arch)
+    n3x3 = sum(
+        isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3)
+        for m in model.modules())
+    assert n3x3 == convs and model.feat_dim == feat_dim
+    has_lrnn = any(isinstance(m, LRNNModule) for m in model.modules())
+    assert has_lrnn == (arch != 'baseline')
+
+
+@pytest.mark.parametrize('size', [(17, 33), (1, 1), (5, 2)])
+def test_any_input_size(size):
+    model = LRNNNet('F').eval()
+    with torch.no_grad():
+        out = model(torch.rand(1, 3, *size))
+    assert len(out) == 1 and out[0].shape == (1, 128, 1, 1)
+    fmap = LRNNNet('E', cell='gru', global_pool=None).eval()(
+        torch.rand(1, 3, *size))[0]
+    # two 2x2 max-poolings with ceil_mode
+    assert fmap.shape == (1, 128, *(math.ceil(math.ceil(s / 2) / 2)
+                                    for s in size))
+
+
+def test_pooling_and_dropout():
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 16, 16)
+    model = LRNNNet('B', global_pool='avg', dropout=0.5)
+    fmap = LRNNNet('B', global_pool=None)
+    fmap.load_state_dict(model.state_dict())
+    model.eval(), fmap.eval()
+    torch.testing.assert_close(model(x)[0], fmap(x)[0].mean((2, 3), True))
+    model.global_pool = 'max'
+    torch.testing.assert_close(model(x)[0], fmap(x)[0].amax((2, 3), True))
+    assert isinstance(model.dropout, nn.Dropout) and model.dropout.p == 0.5
+    assert isinstance(LRNNNet('B', dropout=0).dropout, nn.Identity)
+    assert isinstance(fmap.dropout, nn.Identity)  # no pooling, no dropout
+
+
+def test_custom_arch_and_classifier():
+    from mmpretrain.models import ImageClassifier
+    arch = [['cnn', 8, 'concat'], ['pool'], ['lrnn', 6, 'sum']]
+    backbone = LRNNNet(arch, stem_channels=4)
+    assert backbone.feat_dim == 6
+    model = ImageClassifier(
+        backbone=dict(type='LRNNNet', arch=arch, stem_channels=4),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=10, in_channels=6))
+    assert model(torch.rand(2, 3, 15, 9), mode='tensor').shape == (2, 10)
+
+
+# ---- the ResNet variant (detection) ------------------------------------------------
+@pytest.fixture(scope='module')
+def resnet_pair():
+    """ResNetBody-50 with non-trivial BN, and upstream ResNet-50 with its weights."""
+    from mmpretrain.models import ResNet
+    torch.manual_seed(0)
+    plain = ResNetBody(50, out_indices=(0, 1, 2, 3))
+    randomize_norms(plain)
+    upstream = ResNet(50, out_indices=(0, 1, 2, 3))
+    upstream.load_state_dict(plain.state_dict())
+    return plain, upstream
+
+
+@pytest.mark.parametrize('position', ['output', 'mid'])
+def test_lrnn_resnet50_equals_resnet50_at_init(resnet_pair, position):
+    plain, upstream = resnet_pair
+    model = LRNNResNet(50, lrnn_position=position, out_indices=(0, 1, 2, 3))
+    missing, unexpected = model.load_state_dict(plain.state_dict(),
+                                                strict=False)
+    assert not unexpected
+    assert set(missing) == {
+        f'lrnn{s}.passes.{i}.weight_hh'
+        for s in (3, 4) for i in (0, 1)
+    }
+    x = torch.rand(2, 3, 41, 37)
+    for train in (False, True):  # batch statistics too
+        for m in (model, plain, upstream):
+            m.train(train)
+        with torch.no_grad():
+            outs, ref, up = model(x), plain(x), upstream(x)
+        assert all(torch.equal(a, b) for a, b in zip(outs, ref))
+        assert all(torch.equal(a, b) for a, b in zip(outs, up))
+    # the L-RNNs are live: a non-zero V changes stages 3 and 4 only
+    with torch.no_grad():
+        model.lrnn3.passes[0].weight_hh.normal_(std=0.01)
+        outs = model.eval()(x)
+    plain.eval()
+    with torch.no_grad():
+        ref = plain(x)
+    assert torch.equal(outs[1], ref[1]) and not torch.equal(outs[2], ref[2])
+
+
+def test_lrnn_resnet_parameters_and_names():
+    plain = ResNetBody(50)
+    out = LRNNResNet(50)
+    mid = LRNNResNet(50, lrnn_position='mid')
+    assert n_params(out) - n_params(plain) == 4 * (1024**2 + 2048**2)
+    assert n_params(mid) - n_params(plain) == 4 * (256**2 + 512**2)
+    extra = set(out.state_dict()) - set(plain.state_dict())
+    assert set(plain.state_dict()) <= set(out.state_dict())
+    assert all(k.startswith(('lrnn3.', 'lrnn4.')) for k in extra)
+    basic = LRNNResNet(18, lrnn_stages=(False, True, False, True),
+                       lrnn_position='mid')
+    assert basic.lrnn2.channels == 128 and basic.lrnn4.channels == 512
+    assert not hasattr(basic, 'lrnn3')
+
+
+def test_lrnn_resnet_loads_an_imagenet_checkpoint(tmp_path):
+    """The config's init: an mmpretrain ResNet-50 checkpoint, prefix 'backbone.'."""
+    torch.manual_seed(0)
+    plain = ResNetBody(50, stage_blocks=(1, 1, 1, 1),
+                       out_indices=(0, 1, 2, 3))
+    randomize_norms(plain)
+    ckpt = tmp_path / 'resnet50.pth'
+    torch.save(
+        {
+            'state_dict': {
+                f'backbone.{k}': v
+                for k, v in plain.state_dict().items()
+            }
+        }, ckpt)
+    model = LRNNResNet(
+        50, stage_blocks=(1, 1, 1, 1), out_indices=(0, 1, 2, 3),
+        init_cfg=dict(type='Pretrained', checkpoint=str(ckpt),
+                      prefix='backbone.'))
+    model.init_weights()
+    assert not model.lrnn4.passes[1].weight_hh.any()
+    x = torch.rand(1, 3, 48, 40)
+    with torch.no_grad():
+        assert all(
+            torch.equal(a, b)
+            for a, b in zip(model.eval()(x), plain.eval()(x)))
+
+
+def test_frozen_stages_freeze_the_stage_lrnn():
+    model = LRNNResNet(50, stage_blocks=(1, 1, 1, 1), frozen_stages=3,
+                       lrnn_position='mid').train()
+    assert not any(p.requires_grad for p in model.lrnn3.parameters())
+    assert all(p.requires_grad for p in model.lrnn4.parameters())
+
+
+# ---- arguments and registries ------------------------------------------------------
+@pytest.mark.parametrize('cls,args,kwargs,arg', [
+    (LRNNNet, (), dict(arch='G'), 'arch'),
+    (LRNNNet, (), dict(arch=[['cnn', 8]]), 'arch'),
+    (LRNNNet, (), dict(arch=[['lrnn', 0, 'sum']]), 'arch'),
+    (LRNNNet, (), dict(arch=[['pool', 2]]), 'arch'),
+    (LRNNNet, (), dict(arch=[]), 'arch'),
+    (LRNNNet, (), dict(cell='lstm'), 'cell'),
+    (LRNNNet, (), dict(cell='gru', layer_norm=True), 'layer_norm'),
+    (LRNNNet, (), dict(global_pool='sum'), 'global_pool'),
+    (LRNNNet, (), dict(dropout=1.0), 'dropout'),
+    (LRNNNet, (), dict(stem_channels=0), 'stem_channels'),
+    (LRNNResNet, (50, ), dict(lrnn_stages=(True, False)), 'lrnn_stages'),
+    (LRNNResNet, (50, ), dict(lrnn_stages=(1, 0, 1, 1)), 'lrnn_stages'),
+    (LRNNResNet, (50, ), dict(lrnn_position='end'), 'lrnn_position'),
+    (LRNNResNet, (50, ), dict(preact=True), 'preact'),
+    (LRNNResNet, (51, ), dict(), 'depth'),
+    (SpatialRNN, (3, 4), dict(axis='diagonal'), 'axis'),
+    (SpatialRNN, (3, 4), dict(cell='gru', layer_norm=True), 'layer_norm'),
+    (SpatialRNN, (3, 4), dict(merge='max'), 'merge'),
+    (SpatialRNN, (3, 4), dict(activation='gelu'), 'activation'),
+    (SpatialRNN, (3, 4), dict(kernel_size=2), 'kernel_size'),
+    (SpatialRNN, (3, 4), dict(input_proj=False), 'in_channels'),
+    (SpatialRNN, (3, 4), dict(cell='gru', recurrent_init='identity'),
+     'recurrent_init'),
+    (SpatialRNN, (3, 0), dict(), 'hidden_channels'),
+    (LRNNModule, (3, 4), dict(fusion='mul'), 'fusion'),
+    (SpatialRecurrence, (4, ), dict(axes='horizontal'), 'axes'),
+])
+def test_bad_arguments_name_the_field(cls, args, kwargs, arg):
+    with pytest.raises(ValueError,
+                       match=f'^{cls.__name__}: invalid {arg}=.*; expected'):
+        cls(*args, **kwargs)
+
+
+def test_bad_insertion_names_the_field():
+    with pytest.raises(ValueError, match="insert_lrnn: invalid conv='9'"):
+        insert_lrnn(small_cnn(), '9')
+    with pytest.raises(ValueError, match="insert_lrnn: invalid norm='x.y'"):
+        insert_lrnn(small_cnn(), '0', norm='x.y')
+    with pytest.raises(ValueError, match='ConvLRNN: invalid conv='):
+        ConvLRNN(nn.ReLU())
+
+
+@pytest.mark.parametrize('scope', ['mmpretrain', 'mmdet'])
+def test_both_registries(scope):
+    if scope == 'mmdet':
+        from mmdet.registry import MODELS
+    else:
+        from mmpretrain.registry import MODELS
+    with DefaultScope.overwrite_default_scope(scope):
+        net = MODELS.build(dict(type='LRNNNet', arch='A'))
+        res = MODELS.build(
+            dict(type='LRNNResNet', depth=18, lrnn_position='mid',
+                 out_indices=(0, 1, 2, 3)))
+    assert type(net) is LRNNNet and type(res) is LRNNResNet
+    assert net.eval()(torch.rand(1, 3, 32, 32))[0].shape == (1, 256, 1, 1)
+    outs = res.eval()(torch.rand(1, 3, 33, 47))
+    assert [o.shape[1] for o in outs] == [64, 128, 256, 512]
