@@ -11,3 +11,55 @@ def invalid_arg(owner, arg, value, allowed):
     if not isinstance(owner, str):
         owner = (owner if isinstance(owner, type) else type(owner)).__name__
     raise ValueError(f'{owner}: invalid {arg}={value!r}; expected {allowed}')
+
+
+def _registered(layer_type):
+    from mmengine.registry import MODELS
+    return isinstance(layer_type, str) and MODELS.get(layer_type) is not None or (
+        isinstance(layer_type, type))
+
+
+def check_common_args(owner, **kwargs):
+    """Check the OpenMMLab arguments every backbone passes on to upstream code.
+
+    Upstream checks these late (deep in a builder, with a bare assertion or a
+    registry ``KeyError``) or not at all (a flag given as a string silently acts
+    as True). Known names: ``conv_cfg``, ``norm_cfg``, ``act_cfg`` (layer
+    configs), ``init_cfg``, the flags ``norm_eval``, ``with_cp``,
+    ``zero_init_residual``, ``avg_down``, ``deep_stem``, and ``in_channels``,
+    ``drop_path_rate``; others raise ``TypeError`` (a bug in the caller).
+    """
+    for arg, value in kwargs.items():
+        if arg in ('norm_eval', 'with_cp', 'zero_init_residual', 'avg_down',
+                   'deep_stem'):
+            if not isinstance(value, bool):
+                invalid_arg(owner, arg, value, 'True or False')
+        elif arg in ('conv_cfg', 'norm_cfg', 'act_cfg'):
+            if value is None and arg != 'norm_cfg':
+                continue
+            if not isinstance(value, dict) or not _registered(
+                    value.get('type')):
+                invalid_arg(
+                    owner, arg, value,
+                    ('None or ' if arg != 'norm_cfg' else '') +
+                    "a dict whose 'type' is a registered layer, e.g. "
+                    + {'conv_cfg': "dict(type='Conv2d')",
+                       'norm_cfg': "dict(type='BN')",
+                       'act_cfg': "dict(type='ReLU')"}[arg])
+        elif arg == 'init_cfg':
+            items = value if isinstance(value, list) else [value]
+            if value is not None and not all(
+                    isinstance(item, dict) and 'type' in item
+                    for item in items):
+                invalid_arg(owner, arg, value,
+                            "None, a dict with a 'type' or a list of them")
+        elif arg == 'in_channels':
+            if isinstance(value, bool) or not isinstance(value,
+                                                         int) or value < 1:
+                invalid_arg(owner, arg, value, 'a positive int')
+        elif arg == 'drop_path_rate':
+            if isinstance(value, bool) or not isinstance(
+                    value, (int, float)) or not 0 <= value < 1:
+                invalid_arg(owner, arg, value, 'a number in [0, 1)')
+        else:
+            raise TypeError(f'check_common_args: unknown argument {arg!r}')

@@ -31,7 +31,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from mmrla.registry import register_model
 
 from ..layers import LSTMCell
-from ..utils import invalid_arg
+from ..utils import check_common_args, invalid_arg
 from .resnet_body import ResNetBody, is_int, is_int_seq
 
 
@@ -283,8 +283,8 @@ class VGGBody(BaseBackbone):
         if not is_int(frozen_stages) or not -1 <= frozen_stages <= num_stages:
             self._fail('frozen_stages', frozen_stages,
                        f'an int in -1..{num_stages}')
-        if not isinstance(norm_eval, bool):
-            self._fail('norm_eval', norm_eval, 'True or False')
+        check_common_args(self, norm_eval=norm_eval, conv_cfg=conv_cfg,
+                          norm_cfg=norm_cfg, act_cfg=act_cfg, init_cfg=init_cfg)
         self.stage_channels = tuple(stage_channels)
         self.stage_blocks = tuple(stage_blocks)
         self.convs_per_block = convs_per_block

@@ -30,7 +30,11 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from mmrla.registry import register_model
 
 from ..layers import build_channel_attention, eca_adaptive_kernel_size
-from ..utils import invalid_arg
+from ..utils import check_common_args, invalid_arg
+
+# upstream ResNet arguments that reach it through **kwargs, checked up front
+COMMON_ARGS = ('in_channels', 'avg_down', 'conv_cfg', 'norm_cfg', 'norm_eval',
+               'with_cp', 'zero_init_residual', 'init_cfg', 'drop_path_rate')
 
 
 def conv_xh(conv, x, h):
@@ -324,6 +328,12 @@ class ResNetBody(ResNet):
                 not cifar and widen_factor != 1):
             self._fail('widen_factor', widen_factor,
                        "a positive int (other than 1 only with stem_type='cifar')")
+        check_common_args(
+            self, deep_stem=deep_stem,
+            **{k: v for k, v in kwargs.items() if k in COMMON_ARGS})
+        expansion = kwargs.get('expansion')
+        if expansion is not None and (not is_int(expansion) or expansion < 1):
+            self._fail('expansion', expansion, 'None or a positive int')
         if cifar and deep_stem:
             self._fail('deep_stem', deep_stem,
                        "False with stem_type='cifar' (it has its own 3x3 stem)")
@@ -453,7 +463,7 @@ class ResNetBody(ResNet):
             if k < 1 or k % 2 == 0:
                 raise ValueError(
                     f'{name}: invalid attention kernel_size={kernel!r}; '
-                    'ECA kernel sizes must be positive odd ints')
+                    'expected positive odd ints')
         return [dict(attention, kernel_size=k) for k in kernels]
 
     def _check_readout(self, h_readout):

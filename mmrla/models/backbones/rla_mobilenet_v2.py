@@ -18,8 +18,13 @@ from mmrla.registry import register_model
 
 from ..layers import (RLAStageCell, build_channel_attention,
                       eca_adaptive_kernel_size)
-from ..utils import invalid_arg
+from ..utils import check_common_args, invalid_arg
 from .resnet_body import is_int
+
+
+# upstream MobileNetV2 arguments that reach it through **kwargs, checked up front
+COMMON_ARGS = ('conv_cfg', 'norm_cfg', 'act_cfg', 'norm_eval', 'with_cp',
+               'init_cfg')
 
 
 class RLAInvertedResidual(BaseModule):
@@ -134,6 +139,7 @@ class RLAMobileNetV2(MobileNetV2):
                  h_readout=True,
                  widen_factor=1.,
                  out_indices=(7, ),
+                 frozen_stages=-1,
                  **kwargs):
         if not is_int(rla_channels) or rla_channels <= 0:
             invalid_arg(self, 'rla_channels', rla_channels, 'a positive int')
@@ -151,13 +157,20 @@ class RLAMobileNetV2(MobileNetV2):
                 or any(not is_int(i) or not 0 <= i <= 7 for i in out_indices)):
             invalid_arg(self, 'out_indices', out_indices,
                         'a non-empty sequence of ints in 0..7')
+        if not is_int(frozen_stages) or not -1 <= frozen_stages <= 7:
+            invalid_arg(self, 'frozen_stages', frozen_stages, 'an int in -1..7')
+        check_common_args(
+            self, **{k: v for k, v in kwargs.items() if k in COMMON_ARGS})
         self.rla_channels = rla_channels
         self.h_readout = h_readout
         self._layer_attention = self._resolve_attention(
             attention, widen_factor)
         self._layer_index = 0
         super().__init__(
-            widen_factor=widen_factor, out_indices=out_indices, **kwargs)
+            widen_factor=widen_factor,
+            out_indices=out_indices,
+            frozen_stages=frozen_stages,
+            **kwargs)
 
         conv_cfg, norm_cfg = self.conv_cfg, self.norm_cfg
         rc_groups = rla_channels if recurrent_conv == 'depthwise' else 1
