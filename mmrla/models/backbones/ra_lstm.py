@@ -32,7 +32,7 @@ from mmrla.registry import register_model
 
 from ..layers import LSTMCell
 from ..utils import check_common_args, invalid_arg
-from .resnet_body import ResNetBody, is_int, is_int_seq
+from .resnet_body import CompanionHooks, ResNetBody, is_int, is_int_seq
 
 
 class RecurrentAggregation(BaseModule):
@@ -215,7 +215,7 @@ def check_aggregation_args(owner, lstm_channels, readout, fc_channels,
 
 
 @register_model
-class VGGBody(BaseBackbone):
+class VGGBody(CompanionHooks, BaseBackbone):
     """A plain VGG for small images: stages of 3x3 conv-BN-ReLU at one resolution,
     2x2 max-pooling between stages, no pooling after the last stage and no
     fully-connected layers (the upstream neck and head classify).
@@ -336,15 +336,6 @@ class VGGBody(BaseBackbone):
                 if isinstance(m, _BatchNorm):
                     m.eval()
         return self
-
-    def init_state(self, x):
-        return None
-
-    def forward_block(self, stage, index, block, x, state):
-        return block(x), state
-
-    def stage_output(self, stage, x, state):
-        return x
 
     def forward(self, x):
         state = self.init_state(x)

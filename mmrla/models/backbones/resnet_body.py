@@ -240,8 +240,29 @@ def is_int_seq(value, length=None):
             and (length is None or len(value) == length))
 
 
+class CompanionHooks:
+    """The hooks through which a recurrent companion walks along a staged body.
+
+    A body's forward calls ``init_state`` after its stem, ``forward_block`` for
+    every block and ``stage_output`` for every returned stage; these defaults make
+    the plain network. Companions override them (RLA-Net, CRMN, RA-LSTM, ...).
+    """
+
+    def init_state(self, x):
+        """The companion's state after the stem (``x`` is the stem output)."""
+        return None
+
+    def forward_block(self, stage, index, block, x, state):
+        """Runs block ``index`` of stage ``stage``; returns ``(x, state)``."""
+        return block(x), state
+
+    def stage_output(self, stage, x, state):
+        """What the backbone returns for an ``out_indices`` stage."""
+        return x
+
+
 @register_model
-class ResNetBody(ResNet):
+class ResNetBody(CompanionHooks, ResNet):
     """The ResNet body that every mmrla backbone shares; on its own, the plain
     baseline (no companion) with the same options.
 
@@ -561,18 +582,6 @@ class ResNetBody(ResNet):
         if self.norm1_name is not None:
             x = self.relu(self.norm1(x))
         return self.maxpool(x) if self.stem_type == 'imagenet' else x
-
-    def init_state(self, x):
-        """The companion's state after the stem (``x`` is the stem output)."""
-        return None
-
-    def forward_block(self, stage, index, block, x, state):
-        """Runs block ``index`` of stage ``stage``; returns ``(x, state)``."""
-        return block(x), state
-
-    def stage_output(self, stage, x, state):
-        """What the backbone returns for an ``out_indices`` stage."""
-        return x
 
     def forward(self, x):
         x = self._forward_stem(x)

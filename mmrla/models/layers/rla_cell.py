@@ -22,8 +22,13 @@ class _StageCell(BaseModule):
     #: whether the classifier reads ``relu(BN(h))`` (else ``h`` as it is)
     readout_norm = True
 
-    def __init__(self, in_channels, rla_channels, num_blocks, conv_cfg,
-                 norm_cfg, init_cfg):
+    def __init__(self,
+                 in_channels,
+                 rla_channels,
+                 num_blocks,
+                 conv_cfg=None,
+                 norm_cfg=dict(type='BN'),
+                 init_cfg=None):
         super().__init__(init_cfg)
         self.rla_channels = rla_channels
         self.update_conv = build_conv_layer(
@@ -31,6 +36,14 @@ class _StageCell(BaseModule):
         self.norms = nn.ModuleList(
             build_norm_layer(norm_cfg, rla_channels)[1]
             for _ in range(num_blocks))
+        self.build_recurrence(rla_channels, conv_cfg)
+
+    def build_recurrence(self, rla_channels, conv_cfg):
+        """The gated cells' own layers."""
+
+    def gated_input(self, y, block_idx):
+        """``tanh(norms[b](update_conv(y)))``: how gated cells read a block."""
+        return torch.tanh(self.norms[block_idx](self.update_conv(y)))
 
     def init_state(self, x):
         """Zeros at the resolution of ``x``, on its device and dtype."""
@@ -146,15 +159,7 @@ class ConvLSTMStageCell(_StageCell):
 
     readout_norm = False
 
-    def __init__(self,
-                 in_channels,
-                 rla_channels,
-                 num_blocks,
-                 conv_cfg=None,
-                 norm_cfg=dict(type='BN'),
-                 init_cfg=None):
-        super().__init__(in_channels, rla_channels, num_blocks, conv_cfg,
-                         norm_cfg, init_cfg)
+    def build_recurrence(self, rla_channels, conv_cfg):
         self.conv = build_conv_layer(
             conv_cfg,
             2 * rla_channels,
@@ -177,7 +182,7 @@ class ConvLSTMStageCell(_StageCell):
 
     def forward(self, state, y, block_idx):
         h, c = state
-        u = torch.tanh(self.norms[block_idx](self.update_conv(y)))
+        u = self.gated_input(y, block_idx)
         i, f, o, g = self.conv(torch.cat([u, h], dim=1)).chunk(4, dim=1)
         c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
         return torch.sigmoid(o) * torch.tanh(c), c
@@ -195,15 +200,7 @@ class ConvGRUStageCell(_StageCell):
 
     readout_norm = False
 
-    def __init__(self,
-                 in_channels,
-                 rla_channels,
-                 num_blocks,
-                 conv_cfg=None,
-                 norm_cfg=dict(type='BN'),
-                 init_cfg=None):
-        super().__init__(in_channels, rla_channels, num_blocks, conv_cfg,
-                         norm_cfg, init_cfg)
+    def build_recurrence(self, rla_channels, conv_cfg):
         k = rla_channels
         self.gate_conv = build_conv_layer(conv_cfg, 2 * k, 2 * k, 3, padding=1)
         self.output_conv = build_conv_layer(conv_cfg, 2 * k, k, 3, padding=1)
@@ -212,7 +209,7 @@ class ConvGRUStageCell(_StageCell):
         self.output_norm = nn.GroupNorm(1, k, eps=1e-6)
 
     def forward(self, h, y, block_idx):
-        u = torch.tanh(self.norms[block_idx](self.update_conv(y)))
+        u = self.gated_input(y, block_idx)
         r, z = self.gate_conv(torch.cat([u, h], dim=1)).chunk(2, dim=1)
         r = torch.sigmoid(self.reset_gate_norm(r))
         z = torch.sigmoid(self.update_gate_norm(z))
