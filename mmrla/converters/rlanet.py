@@ -26,6 +26,8 @@ from collections import OrderedDict
 
 import torch
 
+from mmrla.utils.checkpoint import CheckpointError
+
 _RULES = [
     (r'(conv1|bn1)\.(.+)', r'backbone.\1.\2'),
     (r'stages\.(\d+)\.(\d+)\.eca\.conv\.weight',
@@ -63,19 +65,21 @@ def convert_rlanet_state_dict(state_dict, source='checkpoint'):
         ``eca_kernel_sizes``, ``num_classes``; the latter None without ``fc``).
 
     Raises:
-        ValueError: if the state dict is not an official RLA-ResNet one; the message
-            names ``source`` and the offending keys.
+        CheckpointError: (a ``ValueError``) if the state dict is not an official
+            RLA-ResNet one; the message names ``source`` and the offending keys.
     """
     if not isinstance(state_dict, dict) or not state_dict:
-        raise ValueError(f'{source}: expected a non-empty state dict, got '
-                         f'{type(state_dict).__name__}')
+        raise CheckpointError(f'{source}: expected a non-empty state dict, '
+                              f'got {type(state_dict).__name__}')
     keys = list(state_dict)
     if all(isinstance(k, str) and k.startswith('module.') for k in keys):
         state_dict = {k[len('module.'):]: v for k, v in state_dict.items()}
     missing = [k for k in _REQUIRED if k not in state_dict]
     if missing:
-        raise ValueError(f'{source}: not an official RLA-ResNet checkpoint; '
-                         f'missing keys {missing}')
+        found = [k for k in keys if isinstance(k, str)][:4]
+        raise CheckpointError(
+            f'{source}: not an official RLA-ResNet checkpoint; missing keys '
+            f'{missing} (its {len(keys)} keys start {found})')
     converted, unknown = OrderedDict(), []
     for key, value in state_dict.items():
         new_key = _rename(key) if isinstance(key, str) else None
@@ -84,7 +88,7 @@ def convert_rlanet_state_dict(state_dict, source='checkpoint'):
         else:
             converted[new_key] = value
     if unknown:
-        raise ValueError(
+        raise CheckpointError(
             f'{source}: {len(unknown)} entries are not part of an official '
             f'RLA-ResNet (first: {unknown[:5]}); SE variants and other '
             'models are not supported by this converter')
@@ -96,8 +100,9 @@ def convert_rlanet_state_dict(state_dict, source='checkpoint'):
             blocks.setdefault(s, set()).add(b)
     for s in range(max(blocks) + 1):
         if s not in blocks or blocks[s] != set(range(max(blocks[s]) + 1)):
-            raise ValueError(f'{source}: blocks of stages.{s} are missing '
-                             f'(found blocks {sorted(blocks.get(s, []))})')
+            raise CheckpointError(
+                f'{source}: blocks of stages.{s} are missing '
+                f'(found blocks {sorted(blocks.get(s, []))})')
     num_stages = len(blocks)
     stage_blocks = [len(blocks[s]) for s in range(num_stages)]
     eca = [
@@ -122,8 +127,8 @@ def convert_rlanet_detector_state_dict(state_dict, source='checkpoint'):
     }
     converted, arch = convert_rlanet_state_dict(backbone, source)
     if any(not k.startswith('backbone.') for k in converted):
-        raise ValueError(f'{source}: a detector backbone has no classifier '
-                         '(bn2/fc), but this one has')
+        raise CheckpointError(f'{source}: a detector backbone has no '
+                              'classifier (bn2/fc), but this one has')
     converted.update(
         (k, v) for k, v in state_dict.items() if not k.startswith('backbone.'))
     return converted, arch

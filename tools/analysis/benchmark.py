@@ -14,14 +14,15 @@ printed with the ratio A/B. Peak training memory: the CUDA allocator's peak on G
 CPU the growth of the peak resident set of a fresh subprocess per model over what it
 had after importing the libraries, before building the model (so the interpreter and
 libraries do not dilute the ratio; needs Linux's /proc). ``--amp``: bf16 autocast on CPU, fp16 on CUDA. The table is printed as
-Markdown and, with ``--out``, written there with the machine, date and command.
+Markdown and, with ``--out``, written there with the machine, date and command
+(atomically: never half-written). A bad CONFIG or BASELINE (missing, empty, not a model
+config, syntax error) or an unwritable ``--out``: ``error: ...`` on stderr, exit code 1,
+before anything is timed.
 """
 import argparse
 import datetime
-import importlib
 import json
 import os
-import os.path as osp
 import platform
 import statistics
 import subprocess
@@ -29,8 +30,10 @@ import sys
 import time
 
 import torch
-from mmengine.config import Config, DictAction
-from mmengine.registry import init_default_scope
+from mmengine.config import DictAction
+
+from mmrla.utils.fileio import (atomic_write, build_model_from_config,
+                                cli_errors, load_config_file, require_writable)
 
 
 def parse_args(argv=None):
@@ -58,15 +61,10 @@ def parse_args(argv=None):
 
 
 def build(config, device, options=None):
-    if not osp.isfile(config):
-        raise SystemExit(f'error: config file not found: {config}')
-    cfg = Config.fromfile(config)
+    cfg = load_config_file(config)
     if options:
         cfg.merge_from_dict(options)
-    scope = cfg.get('default_scope', 'mmpretrain')
-    init_default_scope(scope)
-    model = importlib.import_module(f'{scope}.registry').MODELS.build(
-        cfg.model)
+    model, scope = build_model_from_config(cfg, config)
     return model.to(device), scope == 'mmdet'
 
 
@@ -149,9 +147,9 @@ def memory_only(args, shape):
     high-water mark reset (Linux ``/proc/self/clear_refs``), the model built and
     trained for two steps, and the growth of the high-water mark reported.
     """
-    cfg = Config.fromfile(args.config)
+    cfg = load_config_file(args.config)
     scope = cfg.get('default_scope', 'mmpretrain')
-    importlib.import_module(f'{scope}.models')
+    __import__(f'{scope}.models')
     device = torch.device(args.device)
     if device.type == 'cpu':
         base = _status_mib('VmRSS')
@@ -190,18 +188,23 @@ def spread(values):
     return f'{min(values) * 1e3:.0f}-{max(values) * 1e3:.0f}'
 
 
+@cli_errors  # a bad config or --out: one line on stderr, exit code 1
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
-    if args.repeats < 1 or args.warmup < 0 or (args.batch or 1) < 1:
+    if (args.repeats < 1 or args.warmup < 0
+            or (args.batch is not None and args.batch < 1)):
         print('error: --repeats and --batch must be >= 1, --warmup >= 0',
               file=sys.stderr)
         return 1
     if args.device.startswith('cuda') and not torch.cuda.is_available():
         print('error: --device cuda but no CUDA device', file=sys.stderr)
         return 1
-    detector = Config.fromfile(args.baseline).get('default_scope') == 'mmdet' \
-        if osp.isfile(args.baseline) else False
+    # bad files fail here, before minutes of timing
+    load_config_file(args.config)
+    detector = load_config_file(args.baseline).get('default_scope') == 'mmdet'
+    if args.out:
+        require_writable(args.out)
     shape = tuple(args.shape or ((800, 1333) if detector else (224, 224)))
     if args.memory_only:
         return memory_only(args, shape)
@@ -259,7 +262,7 @@ def main(argv=None):
                    f'torch {torch.__version__}')
         if args.device.startswith('cuda'):
             machine += f', {torch.cuda.get_device_name()}'
-        with open(args.out, 'w') as f:
+        with atomic_write(args.out) as f:  # never a half-written table
             f.write(f'# Benchmark\n\nMeasured {datetime.date.today()} on '
                     f'{machine} with\n`python tools/analysis/benchmark.py '
                     f'{" ".join(argv)}`:\n\n{table}\n')

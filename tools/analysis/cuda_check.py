@@ -20,6 +20,7 @@ import torch
 
 import mmrla  # noqa: F401  (registers the models)
 from mmrla.models import CRMN, LayerAttentionResNet, ResNetBody, RLAResNet
+from mmrla.utils.fileio import atomic_write, cli_errors, require_writable
 
 CASES = {
     'RLAResNet-50': (lambda: RLAResNet(50), 224),
@@ -128,11 +129,14 @@ def timing(device, batch=32, size=224, warmup=3, repeats=10):
     return lines
 
 
+@cli_errors  # an unwritable --out: one line on stderr, exit code 1
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--out', help='also write the report (Markdown) here')
     parser.add_argument('--time', action='store_true')
     args = parser.parse_args(argv)
+    if args.out:
+        require_writable(args.out)
     if not torch.cuda.is_available():
         print('error: no CUDA device', file=sys.stderr)
         return 2
@@ -158,7 +162,7 @@ def main(argv=None):
     report = '\n'.join(lines)
     print(report)
     if args.out:
-        with open(args.out, 'w') as f:
+        with atomic_write(args.out) as f:  # never a half-written report
             f.write(report + '\n')
     if failed:
         print(f'FAILED: {failed}', file=sys.stderr)

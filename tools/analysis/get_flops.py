@@ -9,19 +9,19 @@ thop counting of the RLA-Net paper (conv/linear multiply-adds + 2 x BN input ele
 pooling outputs; "M" = 2^20, "G" = 2^30; see mmrla/utils/complexity.py), which
 reproduces its Table 3. Classifiers are counted whole (backbone, neck, head) on one
 image; detectors twice, backbone only and whole model, on one image with default
-shape 800 x 1333.
+shape 800 x 1333. A bad CONFIG (missing, empty, not a model config, syntax error):
+``error: ...`` on stderr, exit code 1.
 """
 import argparse
-import importlib
-import os.path as osp
 import sys
 
 import torch
-from mmengine.config import Config, DictAction
-from mmengine.registry import init_default_scope
+from mmengine.config import DictAction
 
 from mmrla.utils.complexity import (PAPER_M, count_params, paper_ops,
                                     paper_units)
+from mmrla.utils.fileio import (build_model_from_config, cli_errors,
+                                load_config_file)
 
 
 def parse_args(argv=None):
@@ -77,18 +77,14 @@ def report(name, model, inputs, call=None):
                        paper_m=pm, paper_g=pg)
 
 
+@cli_errors  # a bad config file: one line on stderr, exit code 1
 def main(argv=None):
     args = parse_args(argv)
-    if not osp.isfile(args.config):
-        print(f'error: config file not found: {args.config}', file=sys.stderr)
-        return 1
-    cfg = Config.fromfile(args.config)
+    cfg = load_config_file(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    scope = cfg.get('default_scope', 'mmpretrain')
-    init_default_scope(scope)
-    model = importlib.import_module(f'{scope}.registry').MODELS.build(
-        cfg.model).eval()
+    model, scope = build_model_from_config(cfg, args.config)
+    model.eval()
     detector = scope == 'mmdet'
     h, w = args.shape or ((800, 1333) if detector else (224, 224))
     if h < 1 or w < 1:

@@ -7,18 +7,24 @@ Usage:
 
 Runs the model over the config's test (or val) dataloader and plots the mean +- std
 over images of every block's alpha (for RLA-vector, the mean over its channels), as
-in Figure 5 of the layer-attention paper. Also prints the figures as a table.
+in Figure 5 of the layer-attention paper. Also prints the figures as a table. The
+checkpoint is read with torch's safe loader (``weights_only=True``) and must match the
+model exactly; the image is written atomically. A bad CONFIG or CHECKPOINT (missing,
+empty, truncated, not a checkpoint, another model's) or ``--out``: ``error: ...`` on
+stderr, exit code 1.
 """
 import argparse
-import importlib
-import os
 import os.path as osp
 import sys
 
 import torch
-from mmengine.config import Config, DictAction
-from mmengine.registry import init_default_scope
-from mmengine.runner import Runner, load_checkpoint
+from mmengine.config import DictAction
+from mmengine.runner import Runner
+
+from mmrla.utils.checkpoint import check_checkpoint_file
+from mmrla.utils.fileio import (BadFileError, atomic_write,
+                                build_model_from_config, cli_errors,
+                                load_config_file, require_writable)
 
 
 def parse_args(argv=None):
@@ -52,6 +58,19 @@ def collect(model, dataloader, max_batches=None):
     return torch.cat(rows)
 
 
+def image_format(out):
+    """The image format of ``out`` (its extension; ``png`` without one), checked
+    before the model runs over the dataset."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    ext = osp.splitext(out)[1][1:].lower() or 'png'
+    supported = FigureCanvasAgg(Figure()).get_supported_filetypes()
+    if ext not in supported:
+        raise BadFileError(f'--out {out}: expected an image file name ending in '
+                           f'one of {", ".join("." + e for e in supported)}')
+    return ext
+
+
 def plot(values, out, title):
     import matplotlib
     matplotlib.use('Agg')
@@ -59,42 +78,38 @@ def plot(values, out, title):
     mean, std = values.mean(0), values.std(0, unbiased=False)
     blocks = range(1, values.shape[1] + 1)
     fig, ax = plt.subplots(figsize=(max(6, values.shape[1] * 0.25), 4))
-    ax.errorbar(blocks, mean, yerr=std, fmt='o-', capsize=2, markersize=3)
-    ax.set_xlabel('residual block')
-    ax.set_ylabel('layer attention alpha (mean +- std)')
-    ax.set_ylim(0, 1)
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    tmp = out + '.partial.png'
-    fig.savefig(tmp, dpi=100)
-    os.replace(tmp, out)  # no half-written plot on failure
+    try:
+        ax.errorbar(blocks, mean, yerr=std, fmt='o-', capsize=2, markersize=3)
+        ax.set_xlabel('residual block')
+        ax.set_ylabel('layer attention alpha (mean +- std)')
+        ax.set_ylim(0, 1)
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        with atomic_write(out, 'wb') as f:  # no half-written plot on failure
+            fig.savefig(f, format=image_format(out), dpi=100)
+    finally:
+        plt.close(fig)
     return mean, std
 
 
+@cli_errors  # a bad config, checkpoint or --out: one line on stderr, exit 1
 def main(argv=None):
     args = parse_args(argv)
-    if not osp.isfile(args.config):
-        print(f'error: config file not found: {args.config}', file=sys.stderr)
-        return 1
-    if not osp.isfile(args.checkpoint):
-        print(f'error: checkpoint not found: {args.checkpoint}',
-              file=sys.stderr)
-        return 1
-    cfg = Config.fromfile(args.config)
+    cfg = load_config_file(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    scope = cfg.get('default_scope', 'mmpretrain')
-    init_default_scope(scope)
-    model = importlib.import_module(f'{scope}.registry').MODELS.build(cfg.model)
+    image_format(args.out)
+    require_writable(args.out)
+    model, _ = build_model_from_config(cfg, args.config)
     if not hasattr(getattr(model, 'backbone', None), 'last_attention'):
-        print(
-            f'error: {args.config}: model.backbone is '
+        raise BadFileError(
+            f'{args.config}: model.backbone is '
             f'{type(getattr(model, "backbone", model)).__name__}, expected a '
-            'LayerAttentionResNet (it has no layer attention to plot)',
-            file=sys.stderr)
-        return 1
-    load_checkpoint(model, args.checkpoint, map_location='cpu', strict=True)
+            'LayerAttentionResNet (it has no layer attention to plot)')
+    # safe loader; another model's checkpoint is refused, naming the keys
+    model.load_state_dict(check_checkpoint_file(args.checkpoint, model),
+                          strict=True)
     model.to(args.device)
     dataloader = Runner.build_dataloader(cfg[f'{args.split}_dataloader'])
     values = collect(model, dataloader, args.max_batches)

@@ -20,22 +20,26 @@ Output (mmdet's CocoDataset layout)::
     OUT_DIR/annotations/instances_{train,val}.json
 
 Deterministic (same bytes for the same wheel) and idempotent: a complete folder is kept.
-The folder appears atomically (built beside it, then renamed).
+The folder appears atomically (built beside it, then renamed, with a ``.complete``
+marker); an existing OUT_DIR without the marker is never overwritten. A bad WHEEL
+(missing, empty, truncated, not a zip, not the deepforest 2.1.0 wheel, a broken member)
+or such an OUT_DIR: ``error: ...`` on stderr, exit code 1, and no OUT_DIR.
 """
 import argparse
 import io
 import json
 import os
 import os.path as osp
-import shutil
 import sys
-import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
+import zlib
 
 from PIL import Image
 
-DONE = '.complete'
+from mmrla.utils.fileio import (BadFileError, atomic_dir, cli_errors,
+                                first_line, is_complete_dir, require_file)
+
 TILE = 400
 SPLITS = {
     'train': ('2019_YELL_2_528000_4978000_image_crop2', 'SOAP_061'),
@@ -45,13 +49,17 @@ CATEGORIES = [dict(id=1, name='Tree', supercategory='plant')]
 
 
 def read_sources(wheel):
-    """{stem: (PIL image, [(x1, y1, x2, y2)])} for the annotated images."""
-    if not osp.isfile(wheel):
-        raise FileNotFoundError(f'deepforest wheel not found: {wheel}')
+    """{stem: (PIL image, [(x1, y1, x2, y2)])} for the annotated images.
+
+    Raises:
+        BadFileError: naming ``wheel`` (and the member) and what was expected.
+    """
+    require_file(wheel, 'deepforest wheel')
     try:
         archive = zipfile.ZipFile(wheel)
-    except zipfile.BadZipFile as exc:
-        raise ValueError(f'{wheel} is not a wheel (zip) file') from exc
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise BadFileError(f'{wheel} is not a wheel (zip) file, or it is '
+                           f'truncated ({first_line(exc)})') from exc
     sources = {}
     with archive:
         names = set(archive.namelist())
@@ -60,20 +68,41 @@ def read_sources(wheel):
             png_name = f'deepforest/data/{stem}.png'
             missing = [n for n in (xml_name, png_name) if n not in names]
             if missing:
-                raise ValueError(f'{wheel} lacks {missing}; expected the '
-                                 'deepforest 2.1.0 wheel')
-            root = ET.fromstring(archive.read(xml_name))
-            boxes = []
-            for obj in root.iter('object'):
-                bb = obj.find('bndbox')
-                boxes.append(
-                    tuple(
-                        float(bb.find(k).text)
-                        for k in ('xmin', 'ymin', 'xmax', 'ymax')))
-            Image.MAX_IMAGE_PIXELS = None  # the largest is 2299x2472, trusted
-            image = Image.open(io.BytesIO(archive.read(png_name)))
-            sources[stem] = (image.convert('RGB'), boxes)
+                raise BadFileError(f'{wheel} lacks {missing}; expected the '
+                                   'deepforest 2.1.0 wheel')
+            sources[stem] = (read_member(wheel, archive, png_name, parse_image),
+                             read_member(wheel, archive, xml_name, parse_boxes))
     return sources
+
+
+def read_member(wheel, archive, name, parse):
+    """``parse(bytes of the member)``; a corrupt member names the wheel and it."""
+    try:
+        return parse(archive.read(name))
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ET.ParseError,
+            AttributeError, TypeError, ValueError) as exc:
+        # a truncated/corrupt member (bad CRC, bad deflate data, bad PNG) or XML
+        # without the VOC fields (find() gives None: AttributeError/TypeError)
+        raise BadFileError(f'{wheel}: cannot read {name} ({first_line(exc)}); '
+                           'expected the deepforest 2.1.0 wheel') from exc
+
+
+def parse_boxes(data):
+    """The VOC-XML boxes of one image: ``[(x1, y1, x2, y2)]``."""
+    boxes = []
+    for obj in ET.fromstring(data).iter('object'):
+        bb = obj.find('bndbox')
+        boxes.append(
+            tuple(
+                float(bb.find(k).text)
+                for k in ('xmin', 'ymin', 'xmax', 'ymax')))
+    return boxes
+
+
+def parse_image(data):
+    Image.MAX_IMAGE_PIXELS = None  # the largest is 2299x2472, trusted
+    image = Image.open(io.BytesIO(data))
+    return image.convert('RGB')
 
 
 def tiles_of(width, height):
@@ -130,38 +159,25 @@ def write_split(sources, split, out_dir):
 
 
 def convert(wheel, out_dir):
-    if osp.isfile(osp.join(out_dir, DONE)):
+    if is_complete_dir(out_dir):
         print(f'{out_dir} is already complete')
         return out_dir
-    sources = read_sources(wheel)
-    parent = osp.dirname(osp.abspath(out_dir))
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix='.deepforest.', dir=parent)
-    try:
+    with atomic_dir(out_dir) as tmp:  # refuses a foreign OUT_DIR first
+        sources = read_sources(wheel)
         os.makedirs(osp.join(tmp, 'annotations'))
         counts = {s: write_split(sources, s, tmp) for s in SPLITS}
-        open(osp.join(tmp, DONE), 'w').close()
-        if osp.exists(out_dir):  # an incomplete earlier attempt
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     for split, (n_images, n_boxes) in counts.items():
         print(f'{out_dir}/{split}: {n_images} tiles, {n_boxes} boxes')
     return out_dir
 
 
+@cli_errors  # a bad wheel or OUT_DIR: one line on stderr, exit code 1
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('wheel', help='deepforest-2.1.0-py3-none-any.whl')
     parser.add_argument('out_dir', nargs='?', default='data/deepforest')
     args = parser.parse_args(argv)
-    try:
-        convert(args.wheel, args.out_dir)
-    except (FileNotFoundError, ValueError) as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return 1
+    convert(args.wheel, args.out_dir)
     return 0
 
 

@@ -12,14 +12,16 @@ SRC is either
 - an official mmdet-2.x detector checkpoint (Faster/Mask R-CNN, RetinaNet with an RLA
   backbone): DST is an mmdet-3.x checkpoint for the matching ``configs/rla`` config,
   for ``tools/test.py CONFIG DST``.
-SRC is read with ``weights_only=True``; DST is written atomically (never partially).
+SRC is read with ``weights_only=True`` (a pickle that would run code is refused);
+DST is written atomically (never partially). A bad SRC (missing, empty, truncated, not
+a checkpoint, another model's) or an unwritable DST: ``error: ...`` on stderr, exit 1.
 """
 import argparse
 import sys
 
 from mmrla.converters import convert_rlanet_checkpoint
-from mmrla.utils import (CheckpointError, load_checkpoint_file,
-                         save_checkpoint_atomic)
+from mmrla.utils.checkpoint import load_checkpoint_file, save_checkpoint_atomic
+from mmrla.utils.fileio import cli_errors
 
 
 def parse_args(argv=None):
@@ -29,14 +31,12 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+@cli_errors  # a bad SRC or an unwritable DST: one line on stderr, exit code 1
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        checkpoint = load_checkpoint_file(args.src)
-        converted = convert_rlanet_checkpoint(checkpoint, source=args.src)
-    except (CheckpointError, ValueError) as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return 1
+    checkpoint = load_checkpoint_file(args.src, 'official RLA-Net checkpoint')
+    # a foreign checkpoint: CheckpointError naming SRC and the offending keys
+    converted = convert_rlanet_checkpoint(checkpoint, source=args.src)
     save_checkpoint_atomic(converted, args.dst)
     arch = converted['meta']['architecture']
     print(f'wrote {args.dst} ({converted["meta"]["task"]}): '
