@@ -10,6 +10,6 @@ from .version import __version__
 
 allow_runner_checkpoints()
 
-from . import datasets, models  # noqa: E402,F401  (registers everything)
+from . import datasets, engine, models  # noqa: E402,F401  (registers all)
 
 __all__ = ['__version__', 'allow_runner_checkpoints']

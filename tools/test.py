@@ -3,6 +3,10 @@
 Same interface as mmdet's ``tools/test.py``: ``--out`` dumps predictions to a pickle,
 ``--show-dir`` saves painted predictions, ``--tta`` uses the config's test-time
 augmentation. Metrics are those of the config's test evaluator (e.g. CocoMetric).
+A missing data root, annotation file or image folder stops it at start-up with one line
+naming the config field. Distributed (tools/dist_test.sh), mmengine's evaluator gathers
+the ranks' results and drops the samples DefaultSampler repeated to pad the last batch,
+so every image is evaluated (and dumped by ``--out``) exactly once.
 """
 import argparse
 import os.path as osp
@@ -12,7 +16,10 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmrla  # noqa: F401  (registers models; allow-lists Runner checkpoints)
-from mmrla.utils.launch import add_common_args, load_config, parse_common
+from mmrla.utils.checkpoint import check_checkpoint_file
+from mmrla.utils.fileio import exit_on_bad_file
+from mmrla.utils.launch import (add_common_args, check_data_paths, load_config,
+                                parse_common)
 
 
 def parse_args(argv=None):
@@ -64,6 +71,7 @@ def build_cfg(args):
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         raise SystemExit(f'error: --out must end with .pkl, got {args.out}')
     cfg = load_config(args)
+    check_data_paths(cfg, ['test'])
     cfg.load_from = args.checkpoint
     if args.show_dir:
         hook = cfg.default_hooks.get('visualization')
@@ -84,6 +92,10 @@ def main(argv=None):
     cfg = build_cfg(args)
     runner = (Runner.from_cfg(cfg)
               if 'runner_type' not in cfg else RUNNERS.build(cfg))
+    # mmengine loads with strict=False and only warns: a checkpoint of another
+    # model would be evaluated with untrained weights
+    with exit_on_bad_file():
+        check_checkpoint_file(args.checkpoint, runner.model)
     if args.out is not None:
         dump = DumpResults
         if cfg.default_scope == 'mmdet':  # encodes masks compactly, as mmdet's

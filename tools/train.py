@@ -3,6 +3,13 @@
 Same interface as mmdet's and mmpretrain's ``tools/train.py``; runs against the
 pip-installed codebases. Importing mmrla first allow-lists the types in mmengine
 Runner checkpoints, so ``--resume`` works with torch's safe ``weights_only`` loader.
+
+Reliability (docs/reliability.md): a missing data root, annotation file or image folder
+stops the run at start-up with one line naming the config field; a plain
+``CheckpointHook`` is swapped for mmrla's drop-in ``AtomicCheckpointHook`` (checkpoints
+and ``last_checkpoint`` are complete or absent, even after a SIGKILL while saving); and
+``--resume`` without a path skips a corrupt or missing last checkpoint for the newest
+complete one, with a warning naming the file.
 """
 import argparse
 import os.path as osp
@@ -11,7 +18,10 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmrla  # noqa: F401  (registers models; allow-lists Runner checkpoints)
-from mmrla.utils.launch import add_common_args, load_config, parse_common
+from mmrla.engine import (checkpoint_problem, find_resumable_checkpoint,
+                          use_atomic_checkpoints)
+from mmrla.utils.launch import (add_common_args, check_data_paths, load_config,
+                                parse_common)
 
 
 def parse_args(argv=None):
@@ -36,8 +46,15 @@ def parse_args(argv=None):
     return parse_common(parser, argv)
 
 
-def build_cfg(args):
+def build_cfg(args, notes=None):
+    """The run's config; ``notes`` (a list) collects ``(level, message)`` pairs
+    for the run's log (which does not exist yet)."""
+    notes = [] if notes is None else notes
     cfg = load_config(args)
+    splits = ['train']
+    if cfg.get('val_cfg') is not None and cfg.get('val_dataloader'):
+        splits.append('val')
+    check_data_paths(cfg, splits)
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
@@ -47,21 +64,37 @@ def build_cfg(args):
                              'auto_scale_lr.base_batch_size in the config')
         cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
+        # mmengine would resume from whatever last_checkpoint names; pick the newest
+        # complete checkpoint instead (None: none, start from scratch as upstream)
+        path, problems = find_resumable_checkpoint(cfg.work_dir)
+        notes.extend(('warning', f'--resume: {p}') for p in problems)
+        if path is not None:
+            notes.append(('info', f'--resume: resuming from {path}'))
+        cfg.resume = path is not None
+        cfg.load_from = path
     elif args.resume is not None:
         if not osp.isfile(args.resume):
             raise SystemExit(
                 f'error: --resume checkpoint not found: {args.resume}')
+        problem = checkpoint_problem(args.resume)
+        if problem:
+            raise SystemExit(f'error: --resume: {problem}')
         cfg.resume = True
         cfg.load_from = args.resume
+    if use_atomic_checkpoints(cfg):
+        notes.append(('info', ('default_hooks.checkpoint: CheckpointHook -> '
+                               'AtomicCheckpointHook (same arguments; checkpoint '
+                               'files are written atomically)')))
     return cfg
 
 
 def main(argv=None):
-    cfg = build_cfg(parse_args(argv))
+    notes = []
+    cfg = build_cfg(parse_args(argv), notes)
     runner = (Runner.from_cfg(cfg)
               if 'runner_type' not in cfg else RUNNERS.build(cfg))
+    for level, message in notes:
+        getattr(runner.logger, level)(message)
     runner.train()
 
 

@@ -77,8 +77,10 @@ param_scheduler = [
 # 0.005 (2x the recipe's linear scaling of 0.01 @ 8 images) with clipping is stable.
 optim_wrapper = dict(
     optimizer=dict(lr=0.005), clip_grad=dict(max_norm=10, norm_type=2))
+# AtomicCheckpointHook (mmrla.engine): CheckpointHook's arguments; a kill while saving
+# never leaves a partial checkpoint or a last_checkpoint naming one
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=5),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2))
+    checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=2))
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
 randomness = dict(seed=0)

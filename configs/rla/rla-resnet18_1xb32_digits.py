@@ -29,8 +29,10 @@ train_cfg = dict(by_epoch=True, max_epochs=4, val_interval=4)
 val_cfg = dict()
 test_cfg = dict()
 
+# AtomicCheckpointHook (mmrla.engine): CheckpointHook's arguments; a kill while saving
+# never leaves a partial checkpoint or a last_checkpoint naming one
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=15),
-    checkpoint=dict(type='CheckpointHook', interval=4, max_keep_ckpts=1))
+    checkpoint=dict(type='AtomicCheckpointHook', interval=4, max_keep_ckpts=1))
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
 randomness = dict(seed=0, deterministic=False)

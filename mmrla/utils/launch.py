@@ -1,4 +1,5 @@
-"""What tools/train.py and tools/test.py share: common arguments and config loading."""
+"""What tools/train.py and tools/test.py share: common arguments, config loading, and
+the start-up check that the data a run reads is there."""
 import os
 import os.path as osp
 
@@ -67,3 +68,89 @@ def load_config(args):
     if args.launcher != 'none' and not torch.cuda.is_available():
         use_cpu_distributed(cfg)
     return cfg
+
+
+def _is_remote(path):
+    return '://' in path
+
+
+def _join(data_root, path):
+    """As mmengine's ``BaseDataset._join_prefix`` joins a relative path."""
+    if data_root and not osp.isabs(path) and not _is_remote(path):
+        return osp.join(data_root, path)
+    return path
+
+
+def _dataset_problem(field, dataset):
+    """The first missing path a dataset config names, as ``(field, kind, path)``."""
+    if not isinstance(dataset, dict):
+        return None
+    data_root = dataset.get('data_root') or ''
+    if not isinstance(data_root, str) or _is_remote(data_root):
+        data_root = ''
+    if data_root and not osp.isdir(data_root) and not dataset.get('download'):
+        return f'{field}.data_root', 'no such directory', data_root
+    ann_file = dataset.get('ann_file') or ''
+    if isinstance(ann_file, str) and ann_file and not _is_remote(ann_file):
+        path = _join(data_root, ann_file)
+        if not osp.isfile(path):
+            return f'{field}.ann_file', 'no such file', path
+    prefix = dataset.get('data_prefix') or {}
+    if isinstance(prefix, str):
+        prefix = dict(img_path=prefix)
+    if isinstance(prefix, dict):
+        for key, value in prefix.items():
+            if isinstance(value, str) and value and not _is_remote(value):
+                path = _join(data_root, value)
+                if not osp.exists(path):
+                    where = (f'{field}.data_prefix' if isinstance(
+                        dataset.get('data_prefix'), str) else
+                             f'{field}.data_prefix.{key}')
+                    return where, 'no such directory', path
+    for key in ('dataset', 'datasets'):  # wrappers: Concat-, Repeat-, ...
+        inner = dataset.get(key)
+        for i, sub in enumerate(inner if isinstance(inner, (list, tuple))
+                                else [inner]):
+            where = (f'{field}.{key}.{i}' if isinstance(inner, (list, tuple))
+                     else f'{field}.{key}')
+            found = _dataset_problem(where, sub)
+            if found:
+                return found
+    return None
+
+
+def _evaluator_problem(field, evaluator):
+    """A missing ``ann_file`` of an evaluator (e.g. CocoMetric's)."""
+    metrics = evaluator if isinstance(evaluator, (list, tuple)) else [evaluator]
+    for i, metric in enumerate(metrics):
+        if not isinstance(metric, dict):
+            continue
+        ann_file = metric.get('ann_file') or ''
+        where = (f'{field}.{i}.ann_file'
+                 if isinstance(evaluator, (list, tuple)) else f'{field}.ann_file')
+        if (isinstance(ann_file, str) and ann_file
+                and not _is_remote(ann_file) and not osp.isfile(ann_file)):
+            return where, 'no such file', ann_file
+    return None
+
+
+def check_data_paths(cfg, splits):
+    """Exit with one line naming the config field and the path when a dataset of
+    ``splits`` (``'train'``, ``'val'``, ``'test'``) points at a missing data root,
+    annotation file or image folder, so the run stops at start-up, before the model is
+    built, rather than with a traceback after it (or, for images, at the first
+    iteration). Remote paths (``s3://``...) are left to their backends."""
+    for split in splits:
+        loader = cfg.get(f'{split}_dataloader')
+        if not loader:
+            continue
+        found = _dataset_problem(f'{split}_dataloader.dataset',
+                                 loader.get('dataset'))
+        if found is None and cfg.get(f'{split}_evaluator'):
+            found = _evaluator_problem(f'{split}_evaluator',
+                                       cfg.get(f'{split}_evaluator'))
+        if found:
+            field, kind, path = found
+            raise SystemExit(
+                f'error: {field}: {kind}: {path} (make the data, or set the '
+                f'path with --cfg-options {field}=...)')
