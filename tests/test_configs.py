@@ -75,7 +75,7 @@ BACKBONES = {
     'crmn': ('CRMN', ),
     'lrnn': ('LRNNNet', 'LRNNResNet'),
     'ra_lstm': ('RAVGG', 'RAResNet', 'VGGBody', 'ResNetBody'),
-    'baselines': ('ResNet', 'ResNetBody'),
+    'baselines': ('ResNet', 'ResNetBody', 'MobileNetV2'),
 }
 
 
@@ -91,7 +91,10 @@ def test_config_builds_its_model(path: Path):
     assert type(model.backbone).__name__ in BACKBONES[path.parent.name]
     if cfg.default_scope == 'mmpretrain':
         # the head reads the backbone's readout: C + k channels
-        assert model.head.fc.in_features == model.backbone.feat_dim
+        # (upstream MobileNetV2 calls it out_channel)
+        feat_dim = getattr(model.backbone, 'feat_dim', None) or getattr(
+            model.backbone, 'out_channel')
+        assert model.head.fc.in_features == feat_dim
         model.eval()
         with torch.no_grad():
             size = 32 if 'cifar' in path.name else 64
