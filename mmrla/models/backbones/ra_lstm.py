@@ -366,6 +366,13 @@ class RecurrentAggregationMixin:
     stage, the last being the network's last block (the last level). None: the
     last block of every stage. The last level is taken from the last stage's
     output (after a pre-activation body's final norm).
+
+    Args (of both RA backbones, after their body's):
+        selected (Sequence[Sequence[int]] | None): ``(stage, block)`` pairs read.
+        lstm_channels (int): LSTM units. Default: 256.
+        readout (str): ``'RA'``, ``'RA-B'`` or ``'RA-C'``.
+        fc_channels (int | None): width of the ``'RA'`` layer; None: the LSTM's.
+        shallow_grid (int): side of the shallow nodes' grid. Default: 2.
     """
 
     def _check_ra_args(self, lstm_channels, readout, fc_channels,
@@ -462,12 +469,7 @@ class RAVGG(RecurrentAggregationMixin, VGGBody):
     :class:`RecurrentAggregation`, fed as :class:`RecurrentAggregationMixin` says.
     Every selectable block holds at least two convs (the paper's rule).
 
-    Args:
-        selected (Sequence[Sequence[int]] | None): ``(stage, block)`` pairs read.
-        lstm_channels (int): LSTM units. Default: 256.
-        readout (str): ``'RA'``, ``'RA-B'`` or ``'RA-C'``.
-        fc_channels (int | None): width of the ``'RA'`` layer; None: the LSTM's.
-        shallow_grid (int): side of the shallow nodes' grid. Default: 2.
+    The aggregation arguments are :class:`RecurrentAggregationMixin`'s.
     """
 
     def __init__(self,
@@ -501,12 +503,7 @@ class RAResNet(RecurrentAggregationMixin, ResNetBody):
     (``depth=56, stem_type='cifar', widen_factor=4``: 9 basic blocks, 18 convs per
     stage). Every residual block (two or three convs) is selectable.
 
-    Args:
-        selected (Sequence[Sequence[int]] | None): ``(stage, block)`` pairs read.
-        lstm_channels (int): LSTM units. Default: 256.
-        readout (str): ``'RA'``, ``'RA-B'`` or ``'RA-C'``.
-        fc_channels (int | None): width of the ``'RA'`` layer; None: the LSTM's.
-        shallow_grid (int): side of the shallow nodes' grid. Default: 2.
+    The aggregation arguments are :class:`RecurrentAggregationMixin`'s.
     """
 
     def __init__(self,
