@@ -50,6 +50,9 @@ def build_cfg(args, notes=None):
     """The run's config; ``notes`` (a list) collects ``(level, message)`` pairs
     for the run's log (which does not exist yet)."""
     notes = [] if notes is None else notes
+    # an explicit checkpoint is checked before the (slower) data checks
+    if args.resume not in (None, 'auto') and not osp.isfile(args.resume):
+        raise SystemExit(f'error: --resume checkpoint not found: {args.resume}')
     cfg = load_config(args)
     splits = ['train']
     if cfg.get('val_cfg') is not None and cfg.get('val_dataloader'):

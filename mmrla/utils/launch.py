@@ -7,13 +7,25 @@ import torch
 from mmengine.config import Config, DictAction
 
 
+class CfgOptions(DictAction):
+    """mmengine's ``DictAction``, with a usage error for an item without ``=``
+    (upstream fails with a ValueError traceback)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        for item in values:
+            if '=' not in item:
+                parser.error(f'{option_string}: expected KEY=VALUE items, '
+                             f'got {item!r}')
+        super().__call__(parser, namespace, values, option_string)
+
+
 def add_common_args(parser):
     """``--work-dir``, ``--cfg-options``, ``--launcher``, ``--local-rank``."""
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=CfgOptions,
         help='override config settings, xxx=yyy format')
     parser.add_argument(
         '--launcher',

@@ -30,7 +30,7 @@ import sys
 import time
 
 import torch
-from mmengine.config import DictAction
+from mmrla.utils.launch import CfgOptions
 
 from mmrla.utils.fileio import (atomic_write, build_model_from_config,
                                 cli_errors, load_config_file, require_writable)
@@ -50,10 +50,10 @@ def parse_args(argv=None):
     parser.add_argument('--compile', action='store_true',
                         help='torch.compile both backbones')
     parser.add_argument('--out', help='write the Markdown table here')
-    parser.add_argument('--a-options', nargs='+', action=DictAction,
+    parser.add_argument('--a-options', nargs='+', action=CfgOptions,
                         default={}, help='config overrides for CONFIG only, '
                         'e.g. model.backbone.with_cp=True')
-    parser.add_argument('--b-options', nargs='+', action=DictAction,
+    parser.add_argument('--b-options', nargs='+', action=CfgOptions,
                         default={}, help='config overrides for BASELINE only')
     parser.add_argument('--memory-only', action='store_true',
                         help=argparse.SUPPRESS)  # the per-model subprocess
@@ -192,6 +192,10 @@ def spread(values):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
+    if args.shape is not None and min(args.shape) < 1:
+        print(f'error: --shape must be positive, got {args.shape[0]} '
+              f'{args.shape[1]}', file=sys.stderr)
+        return 1
     if (args.repeats < 1 or args.warmup < 0
             or (args.batch is not None and args.batch < 1)):
         print('error: --repeats and --batch must be >= 1, --warmup >= 0',

@@ -16,7 +16,7 @@ import argparse
 import sys
 
 import torch
-from mmengine.config import DictAction
+from mmrla.utils.launch import CfgOptions
 
 from mmrla.utils.complexity import (PAPER_M, count_params, paper_ops,
                                     paper_units)
@@ -30,7 +30,7 @@ def parse_args(argv=None):
     parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
                         help='input size (default: 224 224 for classifiers, '
                         '800 1333 for detectors)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptions)
     return parser.parse_args(argv)
 
 

@@ -18,7 +18,7 @@ import os.path as osp
 import sys
 
 import torch
-from mmengine.config import DictAction
+from mmrla.utils.launch import CfgOptions
 from mmengine.runner import Runner
 
 from mmrla.utils.checkpoint import check_checkpoint_file
@@ -36,7 +36,7 @@ def parse_args(argv=None):
                         help='stop after this many batches (default: all)')
     parser.add_argument('--out', default='layer_attention.png')
     parser.add_argument('--device', default='cpu')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptions)
     return parser.parse_args(argv)
 
 
