@@ -118,9 +118,9 @@ def captured_updates(model, x):
     cell = model.rla1
     original = type(cell).forward
 
-    def spy(self, state, y, index):
+    def spy(self, state, y, index, y_proj=None):
         seen.append(y.clone())
-        return original(self, state, y, index)
+        return original(self, state, y, index, y_proj)
 
     cell.forward = spy.__get__(cell)
     with torch.no_grad():

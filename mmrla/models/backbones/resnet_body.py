@@ -37,15 +37,23 @@ COMMON_ARGS = ('in_channels', 'avg_down', 'conv_cfg', 'norm_cfg', 'norm_eval',
                'with_cp', 'zero_init_residual', 'init_cfg', 'drop_path_rate')
 
 
-def conv_xh(conv, x, h):
+def conv_xh(conv, x, h, x_part=None):
     """``conv(concat(x, h))`` without materialising the concatenation.
 
     A conv over concatenated channels is the sum of convs over each part with the
     matching slices of its weight. Skipping ``torch.cat`` saves a copy of every block
     input (and keeping it for backward): RLA's main time and memory overhead beyond its
     FLOPs, in training. Other conv types (``conv_cfg``) and inference get the plain
-    concatenation.
+    concatenation. ``x_part``, if given, is the x half (``conv`` over x with
+    ``conv.weight[:, :C]``), computed by the caller together with another conv
+    that reads x.
     """
+    if x_part is not None:
+        if h is None:
+            return x_part
+        # in place into the fresh conv output (its backward does not read it)
+        return conv._conv_forward(h, conv.weight[:, -h.shape[1]:],
+                                  None).add_(x_part)
     if h is None:
         return conv(x)
     # Without autograd nothing is kept for backward, and one conv over the
@@ -56,6 +64,14 @@ def conv_xh(conv, x, h):
     c = x.shape[1]
     out = conv._conv_forward(x, conv.weight[:, :c], conv.bias)
     return out + conv._conv_forward(h, conv.weight[:, c:], None)
+
+
+def is_pointwise(conv):
+    """Whether ``conv`` is a plain bias-free 1x1 ``nn.Conv2d`` (stride 1, one
+    group): such convs of the same input can run as one conv."""
+    return (type(conv) is nn.Conv2d and conv.kernel_size == (1, 1)
+            and conv.stride == (1, 1) and conv.padding == (0, 0)
+            and conv.groups == 1 and conv.bias is None)
 
 
 class SplitBlockMixin:
@@ -74,34 +90,60 @@ class SplitBlockMixin:
         self.extra_in_channels = extra_in_channels
         self.attn = build_channel_attention(attention, self.out_channels)
 
-    def _parts(self, x, h):
+    def _parts(self, x, h, x_part):
         raise NotImplementedError
 
-    def forward_parts(self, x, h=None):
+    @property
+    def input_conv(self):
+        """The first conv of the branch if it reads the block input ``x`` as it is
+        and :func:`is_pointwise`, else None. A caller that convolves ``x`` with
+        other 1x1 convs may run this one with them and pass ``x_part``."""
+        return None
 
-        def _inner(x, h):
-            branch, identity = self._parts(x, h)
-            if self.attn is not None:
+    def forward_parts(self, x, h=None, x_part=None):
+        """``(branch, identity)``; ``x_part`` as in :func:`conv_xh` (only for
+        blocks with an ``input_conv``)."""
+        branch, identity, gate = self.gated_parts(x, h, x_part)
+        return (branch if gate is None else branch * gate), identity
+
+    def gated_parts(self, x, h=None, x_part=None):
+        """``(branch, identity, gate)``: the branch before a gating attention
+        (ECA) and the gate (None without one), so that :meth:`merge` can scale
+        and add in one pass. Other attentions (SE) are applied to the branch."""
+
+        def _inner(x, h, x_part):
+            branch, identity = self._parts(x, h, x_part)
+            gate = None
+            if hasattr(self.attn, 'gate'):
+                gate = self.attn.gate(branch)
+            elif self.attn is not None:
                 branch = self.attn(branch)
-            return branch, identity
+            return branch, identity, gate
 
         needs_grad = x.requires_grad or (h is not None and h.requires_grad)
         if self.with_cp and needs_grad:
-            return cp.checkpoint(_inner, x, h, use_reentrant=False)
-        return _inner(x, h)
+            return cp.checkpoint(_inner, x, h, x_part, use_reentrant=False)
+        return _inner(x, h, x_part)
 
-    def merge(self, branch, identity, inplace=False):
-        """``relu(branch + identity)`` (no ReLU for pre-activation blocks).
+    def merge(self, branch, identity, inplace=False, gate=None):
+        """``relu(branch * gate + identity)`` (no ReLU for pre-activation
+        blocks; no gate if None).
 
         ``inplace=True`` adds into ``branch`` (as upstream ResNet blocks do, which
         saves a tensor per block); only when the caller no longer needs ``branch``.
         """
+        if gate is not None:
+            if isinstance(self.drop_path, nn.Identity):
+                out = torch.addcmul(identity, branch, gate)
+                return out if self.preact else self.relu(out)
+            branch, inplace = branch * gate, True
         branch = self.drop_path(branch)
         out = branch.add_(identity) if inplace else branch + identity
         return out if self.preact else self.relu(out)
 
     def forward(self, x, h=None):
-        return self.merge(*self.forward_parts(x, h), inplace=True)
+        branch, identity, gate = self.gated_parts(x, h)
+        return self.merge(branch, identity, inplace=True, gate=gate)
 
 
 class SplitBasicBlock(SplitBlockMixin, BasicBlock):
@@ -114,7 +156,7 @@ class SplitBasicBlock(SplitBlockMixin, BasicBlock):
         self.in_channels = in_channels
         self._init_split(extra_in_channels, attention)
 
-    def _parts(self, x, h):
+    def _parts(self, x, h, x_part):
         out = self.relu(self.norm1(conv_xh(self.conv1, x, h)))
         branch = self.norm2(self.conv2(out))
         identity = x if self.downsample is None else self.downsample(x)
@@ -135,8 +177,12 @@ class SplitBottleneck(SplitBlockMixin, _Bottleneck):
         self.in_channels = in_channels
         self._init_split(extra_in_channels, attention)
 
-    def _parts(self, x, h):
-        out = self.relu(self.norm1(conv_xh(self.conv1, x, h)))
+    @property
+    def input_conv(self):
+        return self.conv1 if is_pointwise(self.conv1) else None
+
+    def _parts(self, x, h, x_part):
+        out = self.relu(self.norm1(conv_xh(self.conv1, x, h, x_part)))
         out = self.relu(self.norm2(self.conv2(out)))
         branch = self.norm3(self.conv3(out))
         identity = x if self.downsample is None else self.downsample(x)
@@ -189,7 +235,7 @@ class _PreActBlock(SplitBlockMixin, nn.Module):
     def _norm(self, channels):
         return build_norm_layer(self.norm_cfg, channels)[1]
 
-    def _parts(self, x, h):
+    def _parts(self, x, h, x_part):
         a = self.relu(self.norm1(x))
         identity = x if self.downsample is None else self.downsample(a)
         return self._branch(a, h), identity

@@ -31,12 +31,17 @@ class ECALayer(BaseModule):
         self.conv = nn.Conv1d(
             1, 1, kernel_size, padding=(kernel_size - 1) // 2, bias=False)
 
-    def forward(self, x):
+    def gate(self, x):
+        """The per-channel scale, ``(B, C, 1, 1)``: ``forward(x) = x * gate(x)``.
+        A residual block can then add its shortcut in the same pass
+        (``torch.addcmul``) instead of writing the scaled branch first."""
         # (B, C, H, W) -> (B, 1, C): the channel axis becomes the 1D sequence.
         # adaptive pooling, as the official code (and so its FLOP counts) has it
         y = F.adaptive_avg_pool2d(x, 1).flatten(1).unsqueeze(1)
-        y = self.conv(y).sigmoid()
-        return x * y.transpose(1, 2).unsqueeze(-1)
+        return self.conv(y).sigmoid().transpose(1, 2).unsqueeze(-1)
+
+    def forward(self, x):
+        return x * self.gate(x)
 
 
 def eca_adaptive_kernel_size(channels, gamma=2, b=1):

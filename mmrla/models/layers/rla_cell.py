@@ -41,13 +41,30 @@ class _StageCell(BaseModule):
     def build_recurrence(self, rla_channels, conv_cfg):
         """The gated cells' own layers."""
 
-    def gated_input(self, y, block_idx):
+    def update_conv_of(self, block_idx):
+        """The 1x1 conv that reads block ``block_idx``'s feature."""
+        return self.update_conv
+
+    def project(self, y, block_idx, y_proj=None):
+        """``update_conv_of(block_idx)(y)``, or ``y_proj`` where the caller has
+        computed it already (fused with another conv that reads ``y``)."""
+        if y_proj is not None:
+            return y_proj
+        return self.update_conv_of(block_idx)(y)
+
+    def gated_input(self, y, block_idx, y_proj=None):
         """``tanh(norms[b](update_conv(y)))``: how gated cells read a block."""
-        return torch.tanh(self.norms[block_idx](self.update_conv(y)))
+        return torch.tanh(self.norms[block_idx](self.project(
+            y, block_idx, y_proj)))
 
     def init_state(self, x):
-        """Zeros at the resolution of ``x``, on its device and dtype."""
-        return x.new_zeros(x.shape[0], self.rla_channels, *x.shape[2:])
+        """Zeros at the resolution of ``x``, on its device and dtype, in its
+        memory format (channels-last models keep every tensor channels-last)."""
+        h = x.new_zeros(x.shape[0], self.rla_channels, *x.shape[2:])
+        if x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(
+                memory_format=torch.channels_last):
+            h = h.contiguous(memory_format=torch.channels_last)
+        return h
 
     @staticmethod
     def hidden(state):
@@ -134,18 +151,23 @@ class RLAStageCell(_StageCell):
             self.recurrent_convs = nn.ModuleList(
                 recurrent() for _ in range(num_blocks))
 
-    def forward(self, h, y, block_idx):
-        if self.shared:
-            update, recurrent = self.update_conv, self.recurrent_conv
-        else:
-            update = self.update_convs[block_idx]
-            recurrent = self.recurrent_convs[block_idx]
+    def update_conv_of(self, block_idx):
+        return self.update_conv if self.shared else self.update_convs[block_idx]
+
+    def forward(self, h, y, block_idx, y_proj=None):
+        """The state after block ``block_idx`` produced ``y``; ``y_proj``, if
+        given, is ``update_conv_of(block_idx)(y)`` computed by the caller."""
+        recurrent = (self.recurrent_conv
+                     if self.shared else self.recurrent_convs[block_idx])
+        u = self.project(y, block_idx, y_proj)
         norm = self.norms[block_idx]
         if self.update_order == 'add-first':
-            return recurrent(torch.tanh(norm(h + update(y))))
+            # in place: the norm's output is fresh and its backward reads
+            # its input
+            return recurrent(norm(h + u).tanh_())
         if self.update_order == 'add-last':
-            return recurrent(torch.tanh(norm(h))) + update(y)
-        return torch.tanh(norm(recurrent(h + update(y))))
+            return recurrent(torch.tanh(norm(h))) + u
+        return torch.tanh(norm(recurrent(h + u)))
 
 
 class ConvLSTMStageCell(_StageCell):
@@ -180,9 +202,9 @@ class ConvLSTMStageCell(_StageCell):
     def pool(state, stride):
         return tuple(_StageCell.pool(s, stride) for s in state)
 
-    def forward(self, state, y, block_idx):
+    def forward(self, state, y, block_idx, y_proj=None):
         h, c = state
-        u = self.gated_input(y, block_idx)
+        u = self.gated_input(y, block_idx, y_proj)
         i, f, o, g = self.conv(torch.cat([u, h], dim=1)).chunk(4, dim=1)
         c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
         return torch.sigmoid(o) * torch.tanh(c), c
@@ -208,8 +230,8 @@ class ConvGRUStageCell(_StageCell):
         self.update_gate_norm = nn.GroupNorm(1, k, eps=1e-6)
         self.output_norm = nn.GroupNorm(1, k, eps=1e-6)
 
-    def forward(self, h, y, block_idx):
-        u = self.gated_input(y, block_idx)
+    def forward(self, h, y, block_idx, y_proj=None):
+        u = self.gated_input(y, block_idx, y_proj)
         r, z = self.gate_conv(torch.cat([u, h], dim=1)).chunk(2, dim=1)
         r = torch.sigmoid(self.reset_gate_norm(r))
         z = torch.sigmoid(self.update_gate_norm(z))
