@@ -3,7 +3,7 @@
 Usage:
     python tools/analysis/benchmark.py CONFIG BASELINE [--batch 8] [--shape H W]
         [--device cpu|cuda] [--repeats 10] [--warmup 2] [--amp] [--out FILE.md]
-        [--a-options k=v ...] [--b-options k=v ...]
+        [--a-options k=v ...] [--b-options k=v ...] [--retain-memory]
 
 Classifiers run ``--batch`` images of ``--shape`` (default 224 x 224); detectors one
 image per batch (default 800 x 1333, a COCO-sized image) with a few random boxes. A
@@ -31,6 +31,7 @@ import time
 
 import torch
 from mmrla.utils.launch import CfgOptions
+from mmrla.utils.malloc import retain_freed_memory
 
 from mmrla.utils.fileio import (atomic_write, build_model_from_config,
                                 cli_errors, load_config_file, require_writable)
@@ -49,6 +50,10 @@ def parse_args(argv=None):
     parser.add_argument('--amp', action='store_true')
     parser.add_argument('--compile', action='store_true',
                         help='torch.compile both backbones')
+    parser.add_argument('--retain-memory', action='store_true',
+                        help='keep freed CPU memory in the process (glibc: no '
+                        'mmap, no trim; see mmrla/utils/malloc.py), for both '
+                        'models and the memory runs')
     parser.add_argument('--out', help='write the Markdown table here')
     parser.add_argument('--a-options', nargs='+', action=CfgOptions,
                         default={}, help='config overrides for CONFIG only, '
@@ -210,6 +215,10 @@ def main(argv=None):
     if args.out:
         require_writable(args.out)
     shape = tuple(args.shape or ((800, 1333) if detector else (224, 224)))
+    if args.retain_memory and not retain_freed_memory():
+        print('error: --retain-memory needs glibc malloc (Linux)',
+              file=sys.stderr)
+        return 1
     if args.memory_only:
         return memory_only(args, shape)
 
@@ -233,6 +242,7 @@ def main(argv=None):
     sub_argv += ['--batch', str(args.batch)] if args.batch else []
     sub_argv += ['--amp'] if args.amp else []
     sub_argv += ['--compile'] if args.compile else []
+    sub_argv += ['--retain-memory'] if args.retain_memory else []
     memory = {
         'A': measure_memory(args.config, args.a_options, sub_argv),
         'B': measure_memory(args.baseline, args.b_options, sub_argv)
@@ -245,6 +255,7 @@ def main(argv=None):
         f'{fmt(args.b_options)}; batch {batch}, '
         f'{shape[0]}x{shape[1]}, {args.device}'
         f'{", amp" if args.amp else ""}{", compiled" if args.compile else ""}'
+        f'{", freed memory retained" if args.retain_memory else ""}'
         f', {args.repeats} interleaved repeats '
         f'after {args.warmup} warm-ups', '',
         '| measure | A/B | A | B |', '|---|---|---|---|'
