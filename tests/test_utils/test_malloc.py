@@ -15,9 +15,12 @@ def faults_of_a_fresh_64mib_tensor():
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     torch.empty(16 * 2**20).fill_(1)  # allocated, touched, freed
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
-for _ in range(3):  # glibc settles its heap within the first two
+# glibc grows its heap to fit the pattern within the first few allocations
+# (by the fourth in 28 runs here; the third, once, failed CI): warm up six,
+# then count the faults of eight
+for _ in range(6):
     faults_of_a_fresh_64mib_tensor()
-print(faults_of_a_fresh_64mib_tensor())
+print(sum(faults_of_a_fresh_64mib_tensor() for _ in range(8)))
 '''
 
 
@@ -31,5 +34,6 @@ def test_freed_memory_is_reused_without_page_faults():
                              capture_output=True, text=True, check=True)
         faults[mode] = int(out.stdout.split()[-1])
     # 64 MiB are 16,384 pages of 4 KiB: glibc's default maps them afresh
-    assert faults['default'] > 4000
-    assert faults['retain'] < 100
+    # each time (8 x 16,384); retained, they are reused (not one tensor's worth)
+    assert faults['default'] > 8 * 4000
+    assert faults['retain'] < 4000
