@@ -4,6 +4,8 @@ import re
 import subprocess
 import sys
 
+import torch
+
 from conftest import REPO
 
 SCRIPT = REPO / 'tools/analysis/benchmark.py'
@@ -56,3 +58,39 @@ def test_bad_input(capsys):
     assert '--repeats and --batch' in capsys.readouterr().err
     assert benchmark.main([str(CRMN), str(PLAIN), '--batch', '0']) == 1
     assert '--repeats and --batch' in capsys.readouterr().err
+
+
+def test_detectors_propose_the_same_boxes():
+    """Two Faster R-CNNs with different backbones and random weights propose
+    different boxes (so RoIAlign costs differ); after ``same_proposals``,
+    the same ones, also after a training step."""
+    sys.path.insert(0, str(SCRIPT.parent))
+    import benchmark
+    from mmdet.testing import demo_mm_inputs
+    packed = demo_mm_inputs(1, [[3, 128, 160]], num_items=[3], num_classes=80)
+    proposals = {}
+    for same in (False, True):
+        for config in ('configs/rla/faster-rcnn_rla-r50_1x_coco.py',
+                       'configs/baselines/faster-rcnn_r50_fpn_1x_coco.py'):
+            torch.manual_seed(0)
+            model, detector = benchmark.build(str(REPO / config), 'cpu')
+            assert detector
+            if same:
+                benchmark.same_proposals(model)
+                assert not model.rpn_head.rpn_reg.weight.requires_grad
+            data = model.data_preprocessor(packed, True)
+            optim = torch.optim.SGD(model.parameters(), lr=0.1)
+            model.train()
+            losses = model(**data, mode='loss')
+            sum(v.sum() if isinstance(v, torch.Tensor) else sum(v)
+                for k, v in losses.items() if 'loss' in k).backward()
+            optim.step()
+            model.eval()
+            with torch.no_grad():
+                feats = model.extract_feat(data['inputs'])
+                boxes = model.rpn_head.predict(feats, data['data_samples'])
+            proposals[same, config] = boxes[0].bboxes
+    differ, same = [[v for (s, _), v in proposals.items() if s == flag]
+                    for flag in (False, True)]
+    assert differ[0].shape != differ[1].shape or not torch.equal(*differ)
+    assert torch.equal(*same)

@@ -8,20 +8,22 @@ Usage:
 Classifiers run ``--batch`` images of ``--shape`` (default 224 x 224); detectors one
 image per batch (default 800 x 1333, a COCO-sized image) with a few random boxes. A
 training step is forward + loss + backward + SGD step; inference is the model's
-``predict``. The two models alternate (A, B, A, B, ...) so that drifts of the machine
-hit both alike; warm-up runs are not timed; medians and the spread (min-max) are
-printed with the ratio A/B. Peak training memory: the CUDA allocator's peak on GPU; on
-CPU the growth of the peak resident set of a fresh subprocess per model over what it
-had after importing the libraries, before building the model (so the interpreter and
-libraries do not dilute the ratio; needs Linux's /proc); with glibc, that subprocess
-maps every block over 64 KiB on its own (``mmrla.utils.malloc.map_large_blocks``), so
-that its resident set follows the live tensors, not the heap's fragments (repeatable
-to 0.1 MiB here instead of 8 %), whether or not ``--retain-memory`` is given.
-``--amp``: bf16 autocast on CPU, fp16 on CUDA. The table is printed as Markdown and,
-with ``--out``, written there with the machine, date and command (atomically: never
-half-written). A bad CONFIG or BASELINE (missing, empty, not a model
-config, syntax error) or an unwritable ``--out``: ``error: ...`` on stderr, exit code 1,
-before anything is timed.
+``predict``. Two-stage detectors' RPN output convs are zeroed and frozen in both
+models, so that both propose the same boxes: random RPNs do not, and RoIAlign's cost
+follows the proposals' areas (see ``same_proposals``). The two models alternate (A, B,
+A, B, ...) so that drifts of the machine hit both alike; warm-up runs are not timed;
+medians and the spread (min-max) are printed with the ratio A/B. Peak training memory:
+the CUDA allocator's peak on GPU; on CPU the growth of the peak resident set of a
+fresh subprocess per model over what it had after importing the libraries, before
+building the model (so the interpreter and libraries do not dilute the ratio; needs
+Linux's /proc); with glibc, that subprocess maps every block over 64 KiB on its own
+(``mmrla.utils.malloc.map_large_blocks``), so that its resident set follows the live
+tensors, not the heap's fragments (repeatable to 0.1 MiB here instead of 8 %), whether
+or not ``--retain-memory`` is given. ``--amp``: bf16 autocast on CPU, fp16 on CUDA.
+The table is printed as Markdown and, with ``--out``, written there with the machine,
+date and command (atomically: never half-written). A bad CONFIG or BASELINE (missing,
+empty, not a model config, syntax error) or an unwritable ``--out``: ``error: ...`` on
+stderr, exit code 1, before anything is timed.
 """
 import argparse
 import datetime
@@ -100,6 +102,26 @@ def make_batch(model, detector, batch, shape, device):
             for k, v in data.items()}
 
 
+def same_proposals(model):
+    """Zero and freeze a two-stage detector's RPN output convs, so that every
+    model proposes the same boxes (the anchors, in one order) at every step.
+
+    Random RPNs propose boxes whose sizes follow the random features, and
+    RoIAlign's adaptive sampling (``sampling_ratio=0``) costs in proportion to
+    the RoIs' areas: at random init, Faster R-CNN RLA-R50's RoIs covered 1.3 to
+    2.6x the area of R50's (three seeds), and RoIAlign alone made 670 ms of a
+    744 ms gap per training step; with the same proposals, areas within 1 %.
+    The convs cost what they did (zeros are multiplied all the same).
+    """
+    rpn = getattr(model, 'rpn_head', None)
+    for name in ('rpn_cls', 'rpn_reg'):
+        conv = getattr(rpn, name, None)
+        if isinstance(conv, torch.nn.Conv2d):
+            torch.nn.init.zeros_(conv.weight)
+            torch.nn.init.zeros_(conv.bias)
+            conv.requires_grad_(False)
+
+
 class Runner:
     """One model's training step and inference, ready to be timed."""
 
@@ -109,6 +131,8 @@ class Runner:
         batch = args.batch or (1 if detector else 8)
         self.data = make_batch(self.model, detector, batch, shape,
                                self.device)
+        if detector:
+            same_proposals(self.model)
         if args.compile:
             self.model.backbone = torch.compile(self.model.backbone)
         self.optim = torch.optim.SGD(self.model.parameters(), lr=1e-4,
