@@ -146,3 +146,26 @@ def test_peephole_cell():
     out = cell(x, (h, c))
     torch.testing.assert_close(out[0], h_new)
     torch.testing.assert_close(out[1], c_new)
+
+
+def test_lstm_run_is_forward_per_step_with_padded_inputs():
+    # run(): one input product per run of equal lengths, zeros not multiplied
+    torch.manual_seed(0)
+    cell = LSTMCell(6, 3, peephole=True).double()
+    lengths = (6, 6, 4, 4, 4, 2, 6)
+    inputs = [torch.randn(2, n, dtype=torch.double) for n in lengths]
+    h0 = torch.randn(2, 3, dtype=torch.double)
+    state = (h0, torch.zeros(2, 3, dtype=torch.double))
+    ref = state
+    for x in inputs:
+        ref = cell(torch.nn.functional.pad(x, (0, 6 - x.shape[1])), ref)
+    out = cell.run(inputs, state)
+    for a, b in zip(out, ref):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+    # and so are the gradients
+    grads = torch.autograd.grad(out[0].sum(), list(cell.parameters()))
+    ref_grads = torch.autograd.grad(ref[0].sum(), list(cell.parameters()))
+    for a, b in zip(grads, ref_grads):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match=r'inputs\[1\] has shape \(2, 7\)'):
+        cell.run([inputs[0], torch.randn(2, 7)], state)

@@ -122,10 +122,9 @@ class CRMN(ResNetBody):
             self.h0.requires_grad = False
 
     def init_state(self, x):
-        if self.lstm is None:
-            return None
-        h = self.h0.to(x.dtype).expand(x.shape[0], -1)
-        return h, h.new_zeros(h.shape)
+        # the pooled block outputs so far: the memory never writes back, so it
+        # runs once they are all known (see ``_run_memory``)
+        return None if self.lstm is None else []
 
     def forward_block(self, stage, index, block, x, state):
         x = block(x)
@@ -143,11 +142,18 @@ class CRMN(ResNetBody):
                 f'2x2 pooling, more than the LSTM input ({self.memory_size}) '
                 f'sized for input_size={self.input_size}; build with a larger '
                 "input_size or pool='adaptive'")
-        feed = F.pad(feed, (0, self.memory_size - feed.shape[1]))
-        return x, self.lstm(feed, state)
+        return x, state + [feed]  # zero-padded to memory_size, implicitly
+
+    def _run_memory(self, feeds):
+        """The LSTM over every block's feed, from the learned h0 and a zero
+        cell (:meth:`LSTMCell.run`: the memory never writes back, so every
+        feed is known before its first step)."""
+        h = self.h0.to(feeds[0].dtype).expand(feeds[0].shape[0], -1)
+        return self.lstm.run(feeds, (h, h.new_zeros(h.shape)))[0]
 
     def stage_output(self, stage, x, state):
         if self.h_readout and stage == self.num_stages - 1:
             pooled = F.adaptive_avg_pool2d(x, 1)
-            return torch.cat([pooled, state[0][:, :, None, None]], dim=1)
+            h = self._run_memory(state)
+            return torch.cat([pooled, h[:, :, None, None]], dim=1)
         return x

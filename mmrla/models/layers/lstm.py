@@ -1,6 +1,7 @@
 """LSTM cells that walk along a CNN's depth (one step per block)."""
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 
@@ -51,7 +52,48 @@ class LSTMCell(BaseModule):
 
     def forward(self, x, state):
         h, c = state
-        i, f, g, o = self.linear(torch.cat([x, h], dim=1)).chunk(4, dim=1)
+        return self._update(self.linear(torch.cat([x, h], dim=1)), c)
+
+    def run(self, inputs, state):
+        """The cell over a sequence of inputs that do not depend on its state
+        (known before the first step); returns the last ``(h, c)``.
+
+        Every ``inputs[t]`` (B, n_t) with ``n_t <= N`` holds the first ``n_t``
+        of the step's ``N`` inputs, the rest being zeros. The same maths as
+        one :meth:`forward` per step with zero-padded inputs, but the input
+        products of consecutive steps of one length run as one wide matrix
+        product (instead of a thin one per step), the zeros are not
+        multiplied, and the weight is split once (a slice per step would add
+        a zero-filled full-size weight gradient per step in backward).
+        """
+        for t, x in enumerate(inputs):
+            if x.dim() != 2 or x.shape[1] > self.input_size:
+                raise ValueError(
+                    f'LSTMCell.run: inputs[{t}] has shape {tuple(x.shape)}; '
+                    f'expected (batch, n) with n <= input_size='
+                    f'{self.input_size}')
+        weight_x, weight_h = self.linear.weight.split(
+            [self.input_size, self.hidden_size], dim=1)
+        batch = inputs[0].shape[0]
+        start = 0
+        while start < len(inputs):  # runs of inputs of one length
+            n = inputs[start].shape[1]
+            end = start + 1
+            while end < len(inputs) and inputs[end].shape[1] == n:
+                end += 1
+            projected = F.linear(
+                torch.cat(inputs[start:end]),
+                weight_x if n == self.input_size else weight_x[:, :n],
+                self.linear.bias)
+            h, c = state
+            for gates_x in projected.split(batch):
+                h, c = self._update(gates_x + F.linear(h, weight_h), c)
+            state = h, c
+            start = end
+        return state
+
+    def _update(self, gates, c):
+        i, f, g, o = gates.chunk(4, dim=1)
         if self.peephole:
             i = i + self.peep[0] * c
             f = f + self.peep[1] * c
