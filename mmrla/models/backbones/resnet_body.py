@@ -29,7 +29,8 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmrla.registry import register_model
 
-from ..layers import build_channel_attention, eca_adaptive_kernel_size
+from ..layers import (build_channel_attention, eca_adaptive_kernel_size,
+                      gated_residual)
 from ..utils import check_common_args, invalid_arg
 
 # upstream ResNet arguments that reach it through **kwargs, checked up front
@@ -100,50 +101,56 @@ class SplitBlockMixin:
         other 1x1 convs may run this one with them and pass ``x_part``."""
         return None
 
+    @property
+    def gated(self):
+        """Whether the branch has a gating attention (ECA): one that
+        :meth:`merge` applies, in the same pass as the addition."""
+        return hasattr(self.attn, 'gate_of_pooled')
+
     def forward_parts(self, x, h=None, x_part=None):
         """``(branch, identity)``; ``x_part`` as in :func:`conv_xh` (only for
         blocks with an ``input_conv``)."""
-        branch, identity, gate = self.gated_parts(x, h, x_part)
-        return (branch if gate is None else branch * gate), identity
+        branch, identity = self.parts_before_gate(x, h, x_part)
+        if self.gated:
+            branch = self.attn(branch)
+        return branch, identity
 
-    def gated_parts(self, x, h=None, x_part=None):
-        """``(branch, identity, gate)``: the branch before a gating attention
-        (ECA) and the gate (None without one), so that :meth:`merge` can scale
-        and add in one pass. Other attentions (SE) are applied to the branch."""
+    def parts_before_gate(self, x, h=None, x_part=None):
+        """``(branch, identity)`` with the branch before a gating attention
+        (ECA), which ``merge(..., gated=True)`` applies; other attentions (SE)
+        are applied to the branch."""
 
         def _inner(x, h, x_part):
             branch, identity = self._parts(x, h, x_part)
-            gate = None
-            if hasattr(self.attn, 'gate'):
-                gate = self.attn.gate(branch)
-            elif self.attn is not None:
+            if self.attn is not None and not self.gated:
                 branch = self.attn(branch)
-            return branch, identity, gate
+            return branch, identity
 
         needs_grad = x.requires_grad or (h is not None and h.requires_grad)
         if self.with_cp and needs_grad:
             return cp.checkpoint(_inner, x, h, x_part, use_reentrant=False)
         return _inner(x, h, x_part)
 
-    def merge(self, branch, identity, inplace=False, gate=None):
-        """``relu(branch * gate + identity)`` (no ReLU for pre-activation
-        blocks; no gate if None).
+    def merge(self, branch, identity, inplace=False, gated=False):
+        """``relu(branch + identity)`` (no ReLU for pre-activation blocks); with
+        ``gated=True`` the branch is first scaled by the gating attention's
+        gate (the branch from :meth:`parts_before_gate`).
 
         ``inplace=True`` adds into ``branch`` (as upstream ResNet blocks do, which
         saves a tensor per block); only when the caller no longer needs ``branch``.
         """
-        if gate is not None:
+        if gated and self.gated:
             if isinstance(self.drop_path, nn.Identity):
-                out = torch.addcmul(identity, branch, gate)
-                return out if self.preact else self.relu(out)
-            branch, inplace = branch * gate, True
+                return gated_residual(self.attn, branch, identity,
+                                      relu=not self.preact, inplace=inplace)
+            branch, inplace = self.attn(branch), True
         branch = self.drop_path(branch)
         out = branch.add_(identity) if inplace else branch + identity
         return out if self.preact else self.relu(out)
 
     def forward(self, x, h=None):
-        branch, identity, gate = self.gated_parts(x, h)
-        return self.merge(branch, identity, inplace=True, gate=gate)
+        branch, identity = self.parts_before_gate(x, h)
+        return self.merge(branch, identity, inplace=True, gated=True)
 
 
 class SplitBasicBlock(SplitBlockMixin, BasicBlock):

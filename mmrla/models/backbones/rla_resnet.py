@@ -170,8 +170,8 @@ class RLAResNet(ResNetBody):
             branch, identity = block.forward_parts(x, h, x_part)
             x = block.merge(branch, identity)
         else:
-            branch, identity, gate = block.gated_parts(x, h, x_part)
-            x = block.merge(branch, identity, inplace=True, gate=gate)
+            branch, identity = block.parts_before_gate(x, h, x_part)
+            x = block.merge(branch, identity, inplace=True, gated=True)
         if block.stride != 1:
             cell_state = cell.pool(cell_state, block.stride)
         y = dict(output=x, branch=branch, identity=identity)[self.update_source]
