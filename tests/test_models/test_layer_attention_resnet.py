@@ -5,6 +5,7 @@ from mmpretrain.models.utils import SELayer
 
 from mmrla.models import (LayerAttentionResNet, LayerContext, ResNetBody,
                           resample_channels)
+from mmrla.models.layers import LSTMCell
 
 
 def n_params(m):
@@ -132,3 +133,63 @@ def test_bad_arguments_name_the_field(kwargs, arg):
     with pytest.raises(ValueError,
                        match=f'LayerAttentionResNet: invalid {arg}='):
         LayerAttentionResNet(20, stem_type='cifar', **kwargs)
+
+
+def _graph_nodes(tensor):
+    """Names of the autograd nodes behind ``tensor``, each node once."""
+    seen, todo = set(), [tensor.grad_fn]
+    while todo:
+        fn = todo.pop()
+        if fn is not None and fn not in seen:
+            seen.add(fn)
+            todo.extend(f for f, _ in fn.next_functions)
+    return [type(fn).__name__ for fn in seen]
+
+
+def _unroll(cell, xs, begin):
+    h = torch.zeros(2, cell.hidden_size, dtype=torch.double)
+    state = cell.begin(h, h) if begin else (h, h)
+    hs = []
+    for x in xs:
+        state = cell(x, state)
+        hs.append(state[0])
+    return hs, state
+
+
+def test_lstm_sequence_gives_the_weight_gradient_of_every_step():
+    """``begin`` makes the steps share one weight-gradient product; every
+    gradient equals per-step autograd's, also when a backward pass stopped
+    short of the first step before (its steps must not be counted again)."""
+    torch.manual_seed(0)
+    cell = LSTMCell(5, 3).double()
+    params = list(cell.parameters())
+    xs = [torch.randn(2, 5, dtype=torch.double, requires_grad=True)
+          for _ in range(4)]
+    hs, state = _unroll(cell, xs, begin=True)
+    ref_hs, ref_state = _unroll(cell, xs, begin=False)
+    assert len(state) == 3 and len(ref_state) == 2
+    assert _graph_nodes(hs[-1]).count('_SequenceLinearBackward') == 4
+    assert _graph_nodes(ref_hs[-1]).count('_SequenceLinearBackward') == 0
+    for a, b in zip(hs, ref_hs):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+    def loss(hs):
+        return sum(w * h.sum() for w, h in zip((1., -2., 3., .5), hs))
+
+    grads = torch.autograd.grad(loss(hs), params + xs, retain_graph=True)
+    ref = torch.autograd.grad(loss(ref_hs), params + xs, retain_graph=True)
+    for a, b in zip(grads, ref):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+    # a pass that ends at step 3, then one that covers steps 0 and 1 only
+    torch.autograd.grad(hs[3].sum(), xs[3], retain_graph=True)
+    grads = torch.autograd.grad(hs[1].sum(), params, retain_graph=True)
+    ref = torch.autograd.grad(ref_hs[1].sum(), params)
+    for a, b in zip(grads, ref):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+    # a frozen weight: the bias still gets all of its gradient
+    cell.linear.weight.requires_grad_(False)
+    hs, _ = _unroll(cell, xs, begin=True)
+    ref_hs, _ = _unroll(cell, xs, begin=False)
+    bias, = torch.autograd.grad(loss(hs), cell.linear.bias)
+    ref_bias, = torch.autograd.grad(loss(ref_hs), cell.linear.bias)
+    torch.testing.assert_close(bias, ref_bias, rtol=0, atol=1e-12)

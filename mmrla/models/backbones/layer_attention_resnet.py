@@ -134,7 +134,7 @@ class LayerAttentionResNet(ResNetBody):
     def init_state(self, x):
         self.last_attention = []
         zeros = x.new_zeros(x.shape[0], self.lstm_channels)
-        return zeros, zeros
+        return self.lstm.begin(zeros, zeros)
 
     def forward_block(self, stage, index, block, x, state):
         layer = self._first_block[stage] + index

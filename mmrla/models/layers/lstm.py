@@ -3,6 +3,68 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
+from torch.autograd.function import once_differentiable
+
+
+def _graph_task():
+    """An id of the running backward pass (private torch API; None without)."""
+    current = getattr(torch._C, '_current_graph_task_id', None)
+    return None if current is None else current()
+
+
+class _Sequence:
+    """The steps of one forward pass through an :class:`LSTMCell` that share
+    the weight's gradient: their inputs, and their gate gradients as the
+    backward pass meets them, by step."""
+
+    def __init__(self):
+        self.inputs = []
+        self.grads = {}
+
+
+class _SequenceLinear(torch.autograd.Function):
+    """``F.linear(input, weight, bias)`` for one step of a :class:`_Sequence`.
+
+    Backward gives every step its input's gradient, but the weight's and
+    bias's once, as one matrix product over all steps, from the first step's
+    node: it runs last, since every later step reads its output. Per step,
+    autograd would write a weight-sized gradient and add it into the sum: two
+    passes over the weight per step (the LSTM of layer attention on ResNet-50
+    has a 12 MB weight and 16 steps: 126 -> 90 ms forward and backward).
+    """
+
+    @staticmethod
+    def forward(ctx, input, weight, bias, sequence):
+        ctx.step = len(sequence.inputs)
+        ctx.sequence = sequence
+        sequence.inputs.append(input)
+        ctx.save_for_backward(weight)
+        return F.linear(input, weight, bias)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        weight, = ctx.saved_tensors
+        need_input, need_weight, need_bias = ctx.needs_input_grad[:3]
+        grad_input = grad @ weight if need_input else None
+        if not (need_weight or need_bias):
+            return grad_input, None, None, None
+        sequence, task = ctx.sequence, _graph_task()
+        sequence.grads[ctx.step] = (task, grad)
+        if ctx.step > 0:
+            return grad_input, None, None, None
+        # this backward pass's steps (an earlier pass may have stopped short)
+        steps = sorted(t for t, (pass_, _) in sequence.grads.items()
+                       if pass_ == task)
+        grads = torch.cat([sequence.grads[t][1] for t in steps])
+        sequence.grads.clear()
+        grad_weight = grad_bias = None
+        if need_weight:
+            grad_weight = grads.t() @ torch.cat(
+                [sequence.inputs[t] for t in steps])
+        if need_bias:
+            grad_bias = grads.sum(0)
+        return grad_input, grad_weight, grad_bias, None
 
 
 class LSTMCell(BaseModule):
@@ -50,9 +112,26 @@ class LSTMCell(BaseModule):
         if self.peephole:
             nn.init.uniform_(self.peep, -bound, bound)
 
+    def begin(self, h, c):
+        """The state ``(h, c)`` of a sequence whose steps (:meth:`forward`)
+        share one record, so that backward computes the weight's gradient once
+        for all of them (:class:`_SequenceLinear`)."""
+        return h, c, _Sequence()
+
     def forward(self, x, state):
-        h, c = state
-        return self._update(self.linear(torch.cat([x, h], dim=1)), c)
+        """One step: ``(h, c)`` (or ``(h, c, sequence)`` from :meth:`begin`,
+        returned with the new ``h, c``) after reading ``x``."""
+        h, c, *sequence = state
+        xh = torch.cat([x, h], dim=1)
+        linear = self.linear
+        if sequence and torch.is_grad_enabled() and not (
+                torch.jit.is_tracing() or torch.compiler.is_compiling()
+                or torch.is_autocast_enabled(xh.device.type)):
+            gates = _SequenceLinear.apply(xh, linear.weight, linear.bias,
+                                          sequence[0])
+        else:  # tracers, torch.compile and autocast see the plain linear
+            gates = linear(xh)
+        return (*self._update(gates, c), *sequence)
 
     def run(self, inputs, state):
         """The cell over a sequence of inputs that do not depend on its state
