@@ -38,6 +38,12 @@ def test_table_ratios_and_file(tmp_path):
         # the ratio is of the unrounded figures: within the printed rounding
         r = 0.5 if name == 'training memory' else 0.05
         assert (a - r) / (b + r) - 0.0005 <= ratio <= (a + r) / (b - r) + 0.0005
+    for name in ('training step', 'inference'):
+        line = next(x for x in done.stdout.splitlines()
+                    if x.startswith(f'| {name}'))
+        pair, low, high = map(float, re.search(
+            r'\| ([\d.]+) \(([\d.]+)-([\d.]+)\) \|$', line).groups())
+        assert 0 < low <= pair <= high
     # CRMN-32 carries a 1.7M-parameter LSTM over ResNet-32's 0.47M: more memory
     assert rows['training memory'][0] > 1
     text = out.read_text()
@@ -47,6 +53,17 @@ def test_table_ratios_and_file(tmp_path):
     assert ('freed memory retained' in text) == glibc
     # memory runs map large blocks singly (glibc), retained timings or not
     assert ('large blocks mapped singly' in text) == glibc
+
+
+def test_paired_ratio():
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        from benchmark import paired_ratio
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    # ratios 1, 1, 3, 1.5: median 1.25, where the medians give 5 / 3
+    assert paired_ratio([2, 4, 6, 9], [2, 4, 2, 6]) == (1.25, 1.0, 3.0)
+    assert paired_ratio([3, 3, 3], [1, 2, 3]) == (1.5, 1.0, 3.0)
 
 
 def test_bad_input(capsys):

@@ -12,7 +12,8 @@ training step is forward + loss + backward + SGD step; inference is the model's
 models, so that both propose the same boxes: random RPNs do not, and RoIAlign's cost
 follows the proposals' areas (see ``same_proposals``). The two models alternate (A, B,
 A, B, ...) so that drifts of the machine hit both alike; warm-up runs are not timed;
-medians and the spread (min-max) are printed with the ratio A/B. Peak training memory:
+medians and the spread (min-max) are printed with the ratio A/B of the medians, and the
+median and range of the ratios of each pair (A_i / B_i). Peak training memory:
 the CUDA allocator's peak on GPU; on CPU the growth of the peak resident set of a
 fresh subprocess per model over what it had after importing the libraries, before
 building the model (so the interpreter and libraries do not dilute the ratio; needs
@@ -226,6 +227,14 @@ def spread(values):
     return f'{min(values) * 1e3:.0f}-{max(values) * 1e3:.0f}'
 
 
+def paired_ratio(a_times, b_times):
+    """The median and range of ``A_i / B_i`` over the interleaved pairs: each
+    pair ran back to back, so a drift of the machine between pairs cancels,
+    and the range shows how far single pairs stray."""
+    ratios = [a / b for a, b in zip(a_times, b_times, strict=True)]
+    return statistics.median(ratios), min(ratios), max(ratios)
+
+
 @cli_errors  # a bad config or --out: one line on stderr, exit code 1
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
@@ -292,19 +301,22 @@ def main(argv=None):
         f'{", freed memory retained" if args.retain_memory else ""}'
         f', {args.repeats} interleaved repeats '
         f'after {args.warmup} warm-ups', '',
-        '| measure | A/B | A | B |', '|---|---|---|---|'
+        '| measure | A/B | A | B | A/B of each pair, median (min-max) |',
+        '|---|---|---|---|---|'
     ]
     for mode, label in (('train', 'training step'), ('infer', 'inference')):
         a, b = med['A', mode], med['B', mode]
+        pair, low, high = paired_ratio(times['A', mode], times['B', mode])
         lines.append(f'| {label}, median ms (min-max) | **{a / b:.3f}** | '
                      f'{a * 1e3:.1f} ({spread(times["A", mode])}) | '
-                     f'{b * 1e3:.1f} ({spread(times["B", mode])}) |')
+                     f'{b * 1e3:.1f} ({spread(times["B", mode])}) | '
+                     f'{pair:.3f} ({low:.3f}-{high:.3f}) |')
     what = 'CUDA allocator peak' if args.device.startswith('cuda') else \
         'peak RSS growth of a fresh process' + (
             ', large blocks mapped singly' if mapped else '')
     lines.append(f'| training memory, MiB ({what}) | '
                  f'**{memory["A"] / memory["B"]:.3f}** | {memory["A"]:.0f} | '
-                 f'{memory["B"]:.0f} |')
+                 f'{memory["B"]:.0f} | |')
     table = '\n'.join(lines)
     print(table)
     if args.out:
