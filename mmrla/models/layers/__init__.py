@@ -1,6 +1,5 @@
 from .channel_attention import (ECALayer, build_channel_attention,
                                 eca_adaptive_kernel_size, gated_residual)
-from .fast_ops import avg_pool, tanh_
 from .layer_context import LayerContext, resample_channels
 from .lstm import LSTMCell
 from .spatial_rnn import (ConvLRNN, FeatureFusion, LRNNModule,
@@ -10,7 +9,7 @@ from .rla_cell import (RLA_CELLS, ConvGRUStageCell, ConvLSTMStageCell,
 
 __all__ = [
     'ECALayer', 'build_channel_attention', 'eca_adaptive_kernel_size',
-    'gated_residual', 'avg_pool', 'tanh_',    'LayerContext', 'resample_channels', 'LSTMCell', 'RLAStageCell',
+    'gated_residual',    'LayerContext', 'resample_channels', 'LSTMCell', 'RLAStageCell',
     'ConvLSTMStageCell', 'ConvGRUStageCell', 'RLA_CELLS', 'ConvLRNN',
     'FeatureFusion', 'LRNNModule', 'SpatialRecurrence', 'SpatialRNN',
     'insert_lrnn'

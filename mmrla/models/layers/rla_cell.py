@@ -9,11 +9,11 @@ ablation code's layouts.
 """
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmengine.model import BaseModule
 
 from ..utils import invalid_arg
-from .fast_ops import avg_pool, tanh_
 
 
 class _StageCell(BaseModule):
@@ -74,7 +74,7 @@ class _StageCell(BaseModule):
     @staticmethod
     def pool(state, stride):
         # ceil_mode pools odd sizes to ceil(H/2), the main path's size
-        return avg_pool(state, stride)
+        return F.avg_pool2d(state, stride, stride, ceil_mode=True)
 
 
 class RLAStageCell(_StageCell):
@@ -164,7 +164,7 @@ class RLAStageCell(_StageCell):
         if self.update_order == 'add-first':
             # in place: the norm's output is fresh and its backward reads
             # its input
-            return recurrent(tanh_(norm(h + u)))
+            return recurrent(norm(h + u).tanh_())
         if self.update_order == 'add-last':
             return recurrent(torch.tanh(norm(h))) + u
         return torch.tanh(norm(recurrent(h + u)))
