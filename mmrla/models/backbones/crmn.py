@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from mmrla.registry import register_model
 
-from ..layers import LSTMCell
+from ..layers import LSTMCell, avg_pool
 from .resnet_body import ResNetBody, is_int, is_int_seq
 
 
@@ -133,7 +133,7 @@ class CRMN(ResNetBody):
         if self.pool == 'adaptive':
             feed = F.adaptive_avg_pool2d(x, self.pool_grid)
         else:
-            feed = F.avg_pool2d(x, 2, 2, ceil_mode=True)
+            feed = avg_pool(x, 2)
         feed = feed.flatten(1)
         if feed.shape[1] > self.memory_size:
             raise ValueError(

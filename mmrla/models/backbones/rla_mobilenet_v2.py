@@ -278,8 +278,7 @@ class RLAMobileNetV2(MobileNetV2):
             for b, block in enumerate(getattr(self, layer_name)):
                 x, y = block(x, h)
                 if block.stride != 1:
-                    h = F.avg_pool2d(h, block.stride, block.stride,
-                                     ceil_mode=True)
+                    h = cell.pool(h, block.stride)
                 h = cell(h, y, b)
             if i in self.out_indices:
                 outs.append(x)

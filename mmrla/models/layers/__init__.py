@@ -2,6 +2,7 @@ from .channel_attention import (ECALayer, build_channel_attention,
                                 eca_adaptive_kernel_size, gated_residual)
 from .layer_context import LayerContext, resample_channels
 from .lstm import LSTMCell
+from .pooling import avg_pool
 from .spatial_rnn import (ConvLRNN, FeatureFusion, LRNNModule,
                           SpatialRecurrence, SpatialRNN, insert_lrnn)
 from .rla_cell import (RLA_CELLS, ConvGRUStageCell, ConvLSTMStageCell,
@@ -9,7 +10,8 @@ from .rla_cell import (RLA_CELLS, ConvGRUStageCell, ConvLSTMStageCell,
 
 __all__ = [
     'ECALayer', 'build_channel_attention', 'eca_adaptive_kernel_size',
-    'gated_residual',    'LayerContext', 'resample_channels', 'LSTMCell', 'RLAStageCell',
+    'gated_residual', 'LayerContext', 'resample_channels', 'LSTMCell',
+    'avg_pool', 'RLAStageCell',
     'ConvLSTMStageCell', 'ConvGRUStageCell', 'RLA_CELLS', 'ConvLRNN',
     'FeatureFusion', 'LRNNModule', 'SpatialRecurrence', 'SpatialRNN',
     'insert_lrnn'

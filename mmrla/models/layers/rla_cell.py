@@ -9,11 +9,11 @@ ablation code's layouts.
 """
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmengine.model import BaseModule
 
 from ..utils import invalid_arg
+from .pooling import avg_pool
 
 
 class _StageCell(BaseModule):
@@ -74,7 +74,7 @@ class _StageCell(BaseModule):
     @staticmethod
     def pool(state, stride):
         # ceil_mode pools odd sizes to ceil(H/2), the main path's size
-        return F.avg_pool2d(state, stride, stride, ceil_mode=True)
+        return avg_pool(state, stride)
 
 
 class RLAStageCell(_StageCell):
