@@ -148,24 +148,45 @@ def test_peephole_cell():
     torch.testing.assert_close(out[1], c_new)
 
 
-def test_lstm_run_is_forward_per_step_with_padded_inputs():
-    # run(): one input product per run of equal lengths, zeros not multiplied
+@pytest.mark.parametrize('peephole', [True, False])
+def test_lstm_run_is_forward_per_step_with_padded_inputs(peephole):
+    # run(): one input product per run of equal lengths, zeros not multiplied,
+    # the steps as one autograd node with a hand-written backward
     torch.manual_seed(0)
-    cell = LSTMCell(6, 3, peephole=True).double()
+    cell = LSTMCell(6, 3, peephole=peephole).double()
+    if peephole:
+        torch.nn.init.normal_(cell.peep)  # not the zeros they start from
     lengths = (6, 6, 4, 4, 4, 2, 6)
-    inputs = [torch.randn(2, n, dtype=torch.double) for n in lengths]
-    h0 = torch.randn(2, 3, dtype=torch.double)
-    state = (h0, torch.zeros(2, 3, dtype=torch.double))
+    inputs = [
+        torch.randn(2, n, dtype=torch.double, requires_grad=True)
+        for n in lengths
+    ]
+    h0 = torch.randn(2, 3, dtype=torch.double, requires_grad=True)
+    c0 = torch.randn(2, 3, dtype=torch.double, requires_grad=True)
+    state = (h0, c0)
     ref = state
     for x in inputs:
         ref = cell(torch.nn.functional.pad(x, (0, 6 - x.shape[1])), ref)
     out = cell.run(inputs, state)
+    assert type(out[0].grad_fn).__name__ == '_LSTMStepsBackward'
     for a, b in zip(out, ref):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
-    # and so are the gradients
-    grads = torch.autograd.grad(out[0].sum(), list(cell.parameters()))
-    ref_grads = torch.autograd.grad(ref[0].sum(), list(cell.parameters()))
-    for a, b in zip(grads, ref_grads):
+    with torch.no_grad():
+        for a, b in zip(cell.run(inputs, state), ref):
+            torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+    # and so are the gradients of everything, through both h and c
+    weights = torch.randn(2, 2, 3, dtype=torch.double)
+    wrt = list(cell.parameters()) + inputs + [h0, c0]
+
+    def grads(state):
+        loss = (state[0] * weights[0]).sum() + (state[1] * weights[1]).sum()
+        return torch.autograd.grad(loss, wrt, retain_graph=True)
+
+    for a, b in zip(grads(out), grads(ref)):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+    # h alone (c's gradient is None in backward)
+    ours = torch.autograd.grad(out[0].sum(), wrt)
+    for a, b in zip(ours, torch.autograd.grad(ref[0].sum(), wrt)):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
     with pytest.raises(ValueError, match=r'inputs\[1\] has shape \(2, 7\)'):
         cell.run([inputs[0], torch.randn(2, 7)], state)

@@ -67,6 +67,88 @@ class _SequenceLinear(torch.autograd.Function):
         return grad_input, grad_weight, grad_bias, None
 
 
+def _steps(gates_x, h, c, weight_h, peep, saved=None):
+    """The LSTM over ``gates_x`` (T, B, 4M), the steps' input products with the
+    bias; ``saved`` (a list), if given, receives what the backward reads."""
+    hidden = h.shape[1]
+    weight_ht = weight_h.t()
+    for gx in gates_x:
+        a = torch.addmm(gx, h, weight_ht).view(-1, 4, hidden)
+        if peep is not None:
+            a[:, :2].addcmul_(peep[:2], c.unsqueeze(1))
+        gates_if = a[:, :2].sigmoid()
+        g = a[:, 2].tanh()
+        c_new = gates_if[:, 1] * c
+        c_new.addcmul_(gates_if[:, 0], g)
+        pre_o = a[:, 3] if peep is None else a[:, 3].addcmul(peep[2], c_new)
+        o = pre_o.sigmoid_()
+        tanh_c = c_new.tanh()
+        if saved is not None:
+            saved.append((h, c, gates_if, g, o, tanh_c, c_new))
+        h, c = o * tanh_c, c_new
+    return h, c
+
+
+class _LSTMSteps(torch.autograd.Function):
+    """:func:`_steps` as one autograd node, with a hand-written backward.
+
+    A step of CRMN's memory works on (B, M) = (32, 100) tensors: autograd
+    spent more time recording and replaying its ~18 small ops per step than
+    computing them. Backward here computes every step-independent factor of
+    the gate gradients for all steps at once, runs ~7 ops per step, and the
+    weight's and peepholes' gradients as one product / reduction over all
+    steps.
+    """
+
+    @staticmethod
+    def forward(ctx, gates_x, h, c, weight_h, peep):
+        saved = []
+        h, c = _steps(gates_x, h, c, weight_h, peep, saved)
+        ctx.has_peep = peep is not None
+        ctx.save_for_backward(weight_h, peep,
+                              *(torch.stack(s) for s in zip(*saved)))
+        return h, c
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_h, grad_c):
+        (weight_h, peep, h_prev, c_prev, gates_if, g, o, tanh_c,
+         c_new) = ctx.saved_tensors
+        i, f = gates_if.unbind(2)
+        # d(pre-activation)/d(c) of the i, f and g gates, for all steps
+        factor_ifg = torch.stack(
+            [g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g)], dim=2)
+        factor_o = tanh_c * o * (1 - o)  # d pre_o / d h
+        factor_c = o * (1 - tanh_c * tanh_c)  # d c / d h, through tanh
+        steps, batch, hidden = g.shape
+        grad_gates = g.new_empty(steps, batch, 4, hidden)
+        dh = torch.zeros_like(h_prev[0]) if grad_h is None else grad_h
+        dc = torch.zeros_like(h_prev[0]) if grad_c is None else grad_c
+        for t in range(steps - 1, -1, -1):
+            da = grad_gates[t]
+            torch.mul(dh, factor_o[t], out=da[:, 3])
+            dc = torch.addcmul(dc, dh, factor_c[t])
+            if peep is not None:
+                dc.addcmul_(da[:, 3], peep[2])
+            torch.mul(dc.unsqueeze(1), factor_ifg[t], out=da[:, :3])
+            dc = dc * f[t]
+            if peep is not None:
+                dc.addcmul_(da[:, 0], peep[0]).addcmul_(da[:, 1], peep[1])
+            dh = da.view(batch, -1).mm(weight_h)
+        flat = grad_gates.view(steps * batch, -1)
+        grad_weight_h = grad_peep = None
+        if ctx.needs_input_grad[3]:
+            grad_weight_h = flat.t().mm(h_prev.view(steps * batch, -1))
+        if peep is not None and ctx.needs_input_grad[4]:
+            grad_peep = torch.stack([
+                (grad_gates[:, :, 0] * c_prev).sum((0, 1)),
+                (grad_gates[:, :, 1] * c_prev).sum((0, 1)),
+                (grad_gates[:, :, 3] * c_new).sum((0, 1))
+            ])
+        return (grad_gates.view(steps, batch, -1), dh, dc, grad_weight_h,
+                grad_peep)
+
+
 class LSTMCell(BaseModule):
     """An LSTM cell with one bias per gate, optionally with peephole connections.
 
@@ -154,22 +236,33 @@ class LSTMCell(BaseModule):
         weight_x, weight_h = self.linear.weight.split(
             [self.input_size, self.hidden_size], dim=1)
         batch = inputs[0].shape[0]
+        projected = []
         start = 0
         while start < len(inputs):  # runs of inputs of one length
             n = inputs[start].shape[1]
             end = start + 1
             while end < len(inputs) and inputs[end].shape[1] == n:
                 end += 1
-            projected = F.linear(
-                torch.cat(inputs[start:end]),
-                weight_x if n == self.input_size else weight_x[:, :n],
-                self.linear.bias)
-            h, c = state
-            for gates_x in projected.split(batch):
-                h, c = self._update(gates_x + F.linear(h, weight_h), c)
-            state = h, c
+            projected.append(
+                F.linear(
+                    torch.cat(inputs[start:end]),
+                    weight_x if n == self.input_size else weight_x[:, :n],
+                    self.linear.bias))
             start = end
-        return state
+        gates_x = torch.cat(projected).view(len(inputs), batch, -1)
+        h, c = state
+        peep = self.peep if self.peephole else None
+        if torch.jit.is_tracing() or torch.compiler.is_compiling(
+        ) or torch.is_autocast_enabled(gates_x.device.type):
+            # tracers, torch.compile and autocast see the plain cell
+            for gx in gates_x:
+                h, c = self._update(gx + F.linear(h, weight_h), c)
+            return h, c
+        if torch.is_grad_enabled() and any(
+                t is not None and t.requires_grad
+                for t in (gates_x, h, c, weight_h, peep)):
+            return _LSTMSteps.apply(gates_x, h, c, weight_h, peep)
+        return _steps(gates_x, h, c, weight_h, peep)
 
     def _update(self, gates, c):
         i, f, g, o = gates.chunk(4, dim=1)
