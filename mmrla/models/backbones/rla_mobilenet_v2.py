@@ -27,6 +27,33 @@ COMMON_ARGS = ('conv_cfg', 'norm_cfg', 'act_cfg', 'norm_eval', 'with_cp',
                'init_cfg')
 
 
+def batch_norm_parts(norm, parts):
+    """``norm`` (an ``nn.BatchNorm2d``) of ``torch.cat(parts, 1)``, part by
+    part: what its forward does, on the slices of its affine parameters and
+    running statistics (updated in place, as one call would)."""
+    factor = 0.0 if norm.momentum is None else norm.momentum
+    if norm.training and norm.track_running_stats:
+        norm.num_batches_tracked.add_(1)
+        if norm.momentum is None:  # cumulative moving average
+            factor = 1.0 / float(norm.num_batches_tracked)
+    batch_stats = norm.training or (norm.running_mean is None
+                                    and norm.running_var is None)
+    tracked = not norm.training or norm.track_running_stats
+    outs, start = [], 0
+    for x in parts:
+        channels = slice(start, start + x.shape[1])
+        start = channels.stop
+
+        def part(t, used=True):
+            return t[channels] if t is not None and used else None
+
+        outs.append(
+            F.batch_norm(x, part(norm.running_mean, tracked),
+                         part(norm.running_var, tracked), part(norm.weight),
+                         part(norm.bias), batch_stats, factor, norm.eps))
+    return outs
+
+
 class RLAInvertedResidual(BaseModule):
     """An inverted residual whose depthwise conv also reads the RLA state.
 
@@ -73,11 +100,58 @@ class RLAInvertedResidual(BaseModule):
         self.project = ConvModule(mixed, out_channels, 1, act_cfg=None, **common)
         self.attn = build_channel_attention(attention, out_channels)
 
+    def splits_mixed_input(self):
+        """Whether :meth:`mixed_branch` runs ``depthwise`` and ``project`` on
+        ``a`` and ``h`` apart: with gradients (see there), plain convs and a
+        BatchNorm2d, an activation without parameters, and no tracer or
+        torch.compile (they see the concatenation, as the modules define
+        it)."""
+        dw, pj = self.depthwise, self.project
+        return (torch.is_grad_enabled() and type(dw.conv) is nn.Conv2d
+                and type(pj.conv) is nn.Conv2d
+                and dw.order == ('conv', 'norm', 'act')
+                and not dw.with_explicit_padding and dw.with_norm
+                and type(dw.norm) is nn.BatchNorm2d and dw.with_activation
+                and not any(True for _ in dw.activate.parameters())
+                and pj.order[:2] == ('conv', 'norm')
+                and not pj.with_activation
+                and not (torch.jit.is_tracing()
+                         or torch.compiler.is_compiling()))
+
+    def mixed_branch(self, a, h):
+        """``project(depthwise(cat([a, h])))`` without the concatenation.
+
+        The depthwise conv, its BN and its activation work channel by channel,
+        and the projection of a concatenation is the sum of the projections of
+        its parts by the matching columns of the weight. In training, with
+        backward, this made RLA-MobileNetV2's step 3-8 % faster on CPU (batch
+        8, in one process: 1.449 -> 1.398 and 1.494 -> 1.379 x MobileNetV2).
+        Inference keeps the concatenation: there the split measured 2-6 %
+        slower, as the narrow 1x1 convs cost per call about as much as the
+        wide one.
+        """
+        if not self.splits_mixed_input():
+            return self.project(self.depthwise(torch.cat([a, h], dim=1)))
+        dw, pj = self.depthwise, self.project
+        conv, split = dw.conv, a.shape[1]
+        parts = []
+        for part, channels in ((a, slice(0, split)), (h, slice(split, None))):
+            parts.append(
+                F.conv2d(part, conv.weight[channels],
+                         None if conv.bias is None else conv.bias[channels],
+                         conv.stride, conv.padding, conv.dilation,
+                         part.shape[1]))
+        parts = [dw.activate(p) for p in batch_norm_parts(dw.norm, parts)]
+        weight = pj.conv.weight
+        out = F.conv2d(parts[0], weight[:, :split], pj.conv.bias)
+        out = out.add_(F.conv2d(parts[1], weight[:, split:]))
+        return pj.norm(out) if pj.with_norm else out
+
     def forward(self, x, h):
 
         def _inner_forward(x, h):
             a = x if self.expand is None else self.expand(x)
-            y = self.project(self.depthwise(torch.cat([a, h], dim=1)))
+            y = self.mixed_branch(a, h)
             if self.attn is not None:
                 y = self.attn(y)
             return (x + y if self.use_res_connect else y), y
