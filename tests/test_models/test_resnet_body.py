@@ -138,3 +138,39 @@ def test_shortcut_added_in_place_keeps_gradients():
     torch.testing.assert_close(out, ref)
     out.sum().backward()
     assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize('kind', ['basic', 'preact', 'drop_path'])
+def test_merge_scales_the_branch_in_the_same_pass(kind):
+    """merge(scale=alpha): relu(alpha * branch + identity), layer attention's
+    merge; with no gradient and inplace=True it writes into the branch."""
+    torch.manual_seed(0)
+    kwargs = dict(stem_type='cifar')
+    if kind == 'preact':
+        kwargs['preact'] = True
+    if kind == 'drop_path':
+        kwargs['drop_path_rate'] = 0.5
+    block = ResNetBody(20, **kwargs).layer2[1].eval()
+    x = torch.randn(2, 32, 8, 8, dtype=torch.double, requires_grad=True)
+    alpha = torch.rand(2, 1, 1, 1, dtype=torch.double, requires_grad=True)
+    block.double()
+    branch, identity = block.forward_parts(x)
+    ref = alpha * branch + identity
+    ref = ref if kind == 'preact' else torch.relu(ref)
+    out = block.merge(branch, identity, inplace=True, scale=alpha)
+    torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-12)
+    grads = torch.autograd.grad(out.square().sum(), [x, alpha],
+                                retain_graph=True)
+    ref_grads = torch.autograd.grad(ref.square().sum(), [x, alpha])
+    for a, b in zip(grads, ref_grads):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+    with torch.no_grad():
+        branch, identity = block.forward_parts(x)
+        out = block.merge(branch, identity, inplace=True, scale=alpha)
+        # (drop path first scales the branch into a new tensor)
+        assert (out.data_ptr() == branch.data_ptr()) is (kind != 'drop_path')
+        torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-12)
+    with pytest.MonkeyPatch.context() as patch, pytest.raises(
+            ValueError, match='scale and a gating attention'):
+        patch.setattr(type(block), 'gated', True)  # what an ECA block says
+        block.merge(branch, identity, gated=True, scale=alpha)

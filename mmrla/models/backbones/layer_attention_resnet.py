@@ -142,6 +142,6 @@ class LayerAttentionResNet(ResNetBody):
         state = self.lstm(self.contexts[layer](branch), state)
         alpha = self.attention_heads[layer](state[0])
         self.last_attention.append(alpha.detach())
-        x = block.merge(branch * alpha[:, :, None, None], identity,
-                        inplace=True)
+        x = block.merge(branch, identity, inplace=True,
+                        scale=alpha[:, :, None, None])
         return x, state

@@ -131,14 +131,28 @@ class SplitBlockMixin:
             return cp.checkpoint(_inner, x, h, x_part, use_reentrant=False)
         return _inner(x, h, x_part)
 
-    def merge(self, branch, identity, inplace=False, gated=False):
+    def merge(self, branch, identity, inplace=False, gated=False, scale=None):
         """``relu(branch + identity)`` (no ReLU for pre-activation blocks); with
         ``gated=True`` the branch is first scaled by the gating attention's
-        gate (the branch from :meth:`parts_before_gate`).
+        gate (the branch from :meth:`parts_before_gate`); ``scale`` (a tensor
+        that broadcasts to the branch, e.g. layer attention's alpha) scales it
+        in the same pass as the addition.
 
         ``inplace=True`` adds into ``branch`` (as upstream ResNet blocks do, which
         saves a tensor per block); only when the caller no longer needs ``branch``.
         """
+        if scale is not None:
+            if gated and self.gated:
+                raise ValueError('merge: scale and a gating attention '
+                                 '(gated=True) together')
+            if isinstance(self.drop_path, nn.Identity):
+                grad = torch.is_grad_enabled() and any(
+                    t.requires_grad for t in (branch, identity, scale))
+                out = torch.addcmul(
+                    identity, branch, scale,
+                    out=branch if inplace and not grad else None)
+                return out if self.preact else self.relu(out)
+            branch, inplace = branch * scale, True
         if gated and self.gated:
             if isinstance(self.drop_path, nn.Identity):
                 return gated_residual(self.attn, branch, identity,
