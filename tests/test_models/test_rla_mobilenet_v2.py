@@ -197,3 +197,6 @@ def test_split_mixed_branch_is_the_concatenation(expand_ratio, stride,
         assert state['depthwise.bn.num_batches_tracked'] == 1
     with torch.no_grad():  # inference: the concatenation
         assert not split.splits_mixed_input()
+    # a conv that F.conv2d would not reproduce: the concatenation
+    split.depthwise.conv.padding_mode = 'circular'
+    assert not split.splits_mixed_input()

@@ -102,13 +102,15 @@ class RLAInvertedResidual(BaseModule):
 
     def splits_mixed_input(self):
         """Whether :meth:`mixed_branch` runs ``depthwise`` and ``project`` on
-        ``a`` and ``h`` apart: with gradients (see there), plain convs and a
-        BatchNorm2d, an activation without parameters, and no tracer or
-        torch.compile (they see the concatenation, as the modules define
-        it)."""
+        ``a`` and ``h`` apart: with gradients (see there), plain convs (a
+        depthwise one, zero-padded) and a BatchNorm2d, an activation without
+        parameters, and no tracer or torch.compile (they see the
+        concatenation, as the modules define it)."""
         dw, pj = self.depthwise, self.project
         return (torch.is_grad_enabled() and type(dw.conv) is nn.Conv2d
                 and type(pj.conv) is nn.Conv2d
+                and dw.conv.groups == dw.conv.in_channels
+                and dw.conv.padding_mode == 'zeros'
                 and dw.order == ('conv', 'norm', 'act')
                 and not dw.with_explicit_padding and dw.with_norm
                 and type(dw.norm) is nn.BatchNorm2d and dw.with_activation

@@ -104,7 +104,6 @@ class _LSTMSteps(torch.autograd.Function):
     def forward(ctx, gates_x, h, c, weight_h, peep):
         saved = []
         h, c = _steps(gates_x, h, c, weight_h, peep, saved)
-        ctx.has_peep = peep is not None
         ctx.save_for_backward(weight_h, peep,
                               *(torch.stack(s) for s in zip(*saved)))
         return h, c
@@ -115,11 +114,12 @@ class _LSTMSteps(torch.autograd.Function):
         (weight_h, peep, h_prev, c_prev, gates_if, g, o, tanh_c,
          c_new) = ctx.saved_tensors
         i, f = gates_if.unbind(2)
-        # d(pre-activation)/d(c) of the i, f and g gates, for all steps
+        # for all steps: d c / d(pre-activation) of the i, f and g gates,
+        # d h / d(pre-activation) of o, and d h / d c through tanh
         factor_ifg = torch.stack(
             [g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g)], dim=2)
-        factor_o = tanh_c * o * (1 - o)  # d pre_o / d h
-        factor_c = o * (1 - tanh_c * tanh_c)  # d c / d h, through tanh
+        factor_o = tanh_c * o * (1 - o)
+        factor_c = o * (1 - tanh_c * tanh_c)
         steps, batch, hidden = g.shape
         grad_gates = g.new_empty(steps, batch, 4, hidden)
         dh = torch.zeros_like(h_prev[0]) if grad_h is None else grad_h
@@ -225,7 +225,8 @@ class LSTMCell(BaseModule):
         products of consecutive steps of one length run as one wide matrix
         product (instead of a thin one per step), the zeros are not
         multiplied, and the weight is split once (a slice per step would add
-        a zero-filled full-size weight gradient per step in backward).
+        a zero-filled full-size weight gradient per step in backward). With
+        gradients the steps are one autograd node (:class:`_LSTMSteps`).
         """
         for t, x in enumerate(inputs):
             if x.dim() != 2 or x.shape[1] > self.input_size:
