@@ -193,3 +193,43 @@ def test_lstm_sequence_gives_the_weight_gradient_of_every_step():
     bias, = torch.autograd.grad(loss(hs), cell.linear.bias)
     ref_bias, = torch.autograd.grad(loss(ref_hs), cell.linear.bias)
     torch.testing.assert_close(bias, ref_bias, rtol=0, atol=1e-12)
+
+
+def test_gate_product_is_linear_with_the_weight_on_the_left():
+    """The gates' product is ``F.linear`` in values and gradients; on CPU it
+    is the transpose of ``weight @ input^T`` (the faster product for a few rows);
+    tracers and function modes (the paper-unit counter) see ``F.linear``."""
+    from torch.overrides import TorchFunctionMode
+
+    from mmrla.models.layers.lstm import gate_product
+    torch.manual_seed(0)
+    x = torch.randn(3, 6, dtype=torch.double, requires_grad=True)
+    w = torch.randn(8, 6, dtype=torch.double, requires_grad=True)
+    b = torch.randn(8, dtype=torch.double, requires_grad=True)
+    for bias in (b, None):
+        out = gate_product(x, w, bias)
+        assert out.shape == (3, 8) and out.t().is_contiguous()
+        torch.testing.assert_close(
+            out, torch.nn.functional.linear(x, w, bias), rtol=1e-14, atol=0)
+        assert torch.autograd.gradcheck(
+            lambda *t: gate_product(*t), (x, w, bias))
+    x32, w32, b32 = x.detach().float(), w.detach().float(), b.detach().float()
+    torch.testing.assert_close(
+        gate_product(x32, w32, b32),
+        torch.nn.functional.linear(x32, w32, b32))
+
+    class Seen(TorchFunctionMode):
+
+        def __init__(self):
+            super().__init__()
+            self.funcs = []
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            self.funcs.append(func)
+            return func(*args, **(kwargs or {}))
+
+    with Seen() as seen:
+        out = gate_product(x32, w32, b32)
+    assert torch.nn.functional.linear in seen.funcs
+    assert torch.addmm not in seen.funcs
+    assert out.is_contiguous()

@@ -12,6 +12,35 @@ def _graph_task():
     return None if current is None else current()
 
 
+def _plain_graph():
+    """Whether tracers, torch.compile or a torch function mode (the paper-unit
+    counter) are watching: they get the plain ops, as the modules define them."""
+    return (torch.jit.is_tracing() or torch.compiler.is_compiling()
+            or torch._C._is_torch_function_mode_enabled())
+
+
+def gate_product(input, weight, bias):
+    """``F.linear(input, weight, bias)``, on CPU as ``(weight @ input^T)^T``.
+
+    The gates of a step multiply a few rows (the batch) by a large weight (layer
+    attention on ResNet-50: 8 x 1536 by 1536 x 2048, 12.6 MB, 16 steps per
+    forward). MKL's product with the weight as the left operand and the rows as
+    a transposed view runs at nearly twice the rate of ``F.linear``'s
+    ``input @ weight^T`` here (2 CPU cores, batch 8: 2.9 -> 1.7 ms, cold cache;
+    batch 64: 4.8 -> 4.0; batch 256: 15.1 -> 13.2). The result is the transpose
+    of a contiguous tensor; the sums run in another order (last bits may
+    differ). Other devices and dtypes, other ranks, tracers, torch.compile and
+    torch function modes get ``F.linear``.
+    """
+    if (input.device.type != 'cpu' or input.dim() != 2
+            or input.dtype not in (torch.float32, torch.float64)
+            or input.dtype != weight.dtype or _plain_graph()):
+        return F.linear(input, weight, bias)
+    if bias is None:
+        return torch.mm(weight, input.t()).t()
+    return torch.addmm(bias[:, None], weight, input.t()).t()
+
+
 class _Sequence:
     """The steps of one forward pass through an :class:`LSTMCell` that share
     the weight's gradient: their inputs, and their gate gradients as the
@@ -39,7 +68,7 @@ class _SequenceLinear(torch.autograd.Function):
         ctx.sequence = sequence
         sequence.inputs.append(input)
         ctx.save_for_backward(weight)
-        return F.linear(input, weight, bias)
+        return gate_product(input, weight, bias)
 
     @staticmethod
     @once_differentiable
@@ -206,13 +235,14 @@ class LSTMCell(BaseModule):
         h, c, *sequence = state
         xh = torch.cat([x, h], dim=1)
         linear = self.linear
-        if sequence and torch.is_grad_enabled() and not (
-                torch.jit.is_tracing() or torch.compiler.is_compiling()
-                or torch.is_autocast_enabled(xh.device.type)):
+        plain = _plain_graph() or torch.is_autocast_enabled(xh.device.type)
+        if plain:  # tracers, torch.compile and autocast see the plain linear
+            gates = linear(xh)
+        elif sequence and torch.is_grad_enabled():
             gates = _SequenceLinear.apply(xh, linear.weight, linear.bias,
                                           sequence[0])
-        else:  # tracers, torch.compile and autocast see the plain linear
-            gates = linear(xh)
+        else:
+            gates = gate_product(xh, linear.weight, linear.bias)
         return (*self._update(gates, c), *sequence)
 
     def run(self, inputs, state):
