@@ -1,4 +1,5 @@
 """benchmark.py: the side-by-side table, its Markdown file, bad input."""
+import os
 import platform
 import re
 import subprocess
@@ -48,6 +49,9 @@ def test_table_ratios_and_file(tmp_path):
     assert rows['training memory'][0] > 1
     text = out.read_text()
     assert text.startswith('# Benchmark') and 'torch ' in text
+    # the machine is named: its CPU and the instruction set torch uses
+    capability = torch.backends.cpu.get_cpu_capability()
+    assert f'({capability}), {os.cpu_count()} logical CPUs' in text
     assert '--repeats 2' in text and '| training step' in text
     assert f'B = `{PLAIN}` (model.backbone.with_cp=True)' in text
     assert ('freed memory retained' in text) == glibc

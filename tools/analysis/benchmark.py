@@ -235,6 +235,22 @@ def paired_ratio(a_times, b_times):
     return statistics.median(ratios), min(ratios), max(ratios)
 
 
+def cpu_name():
+    """The CPU's model and the instruction set torch's kernels use.
+
+    Ratios moved between the project's machines (AVX2 and AVX-512 ones), so a
+    table names the CPU it was measured on, not only its architecture.
+    """
+    name = platform.processor() or platform.machine()
+    try:
+        with open('/proc/cpuinfo') as f:
+            name = next((line.split(':', 1)[1].strip() for line in f
+                         if line.startswith('model name')), name)
+    except OSError:  # not Linux
+        pass
+    return f'{name} ({torch.backends.cpu.get_cpu_capability()})'
+
+
 @cli_errors  # a bad config or --out: one line on stderr, exit code 1
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
@@ -320,7 +336,7 @@ def main(argv=None):
     table = '\n'.join(lines)
     print(table)
     if args.out:
-        machine = (f'{platform.machine()}, {os.cpu_count()} logical CPUs, '
+        machine = (f'{cpu_name()}, {os.cpu_count()} logical CPUs, '
                    f'torch {torch.__version__}')
         if args.device.startswith('cuda'):
             machine += f', {torch.cuda.get_device_name()}'
