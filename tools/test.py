@@ -18,8 +18,8 @@ from mmengine.runner import Runner
 import mmrla  # noqa: F401  (registers models; allow-lists Runner checkpoints)
 from mmrla.utils.checkpoint import check_checkpoint_file
 from mmrla.utils.fileio import exit_on_bad_file
-from mmrla.utils.launch import (add_common_args, check_data_paths, load_config,
-                                parse_common)
+from mmrla.utils.launch import (add_common_args, check_data_paths,
+                                close_process_group, load_config, parse_common)
 
 
 def parse_args(argv=None):
@@ -101,7 +101,9 @@ def main(argv=None):
         if cfg.default_scope == 'mmdet':  # encodes masks compactly, as mmdet's
             from mmdet.evaluation import DumpDetResults as dump
         runner.test_evaluator.metrics.append(dump(out_file_path=args.out))
-    return runner.test()
+    metrics = runner.test()
+    close_process_group()
+    return metrics
 
 
 if __name__ == '__main__':

@@ -20,8 +20,8 @@ from mmengine.runner import Runner
 import mmrla  # noqa: F401  (registers models; allow-lists Runner checkpoints)
 from mmrla.engine import (checkpoint_problem, find_resumable_checkpoint,
                           use_atomic_checkpoints)
-from mmrla.utils.launch import (add_common_args, check_data_paths, load_config,
-                                parse_common)
+from mmrla.utils.launch import (add_common_args, check_data_paths,
+                                close_process_group, load_config, parse_common)
 
 
 def parse_args(argv=None):
@@ -99,6 +99,7 @@ def main(argv=None):
     for level, message in notes:
         getattr(runner.logger, level)(message)
     runner.train()
+    close_process_group()
 
 
 if __name__ == '__main__':

@@ -61,6 +61,22 @@ def use_cpu_distributed(cfg):
     cfg.model_wrapper_cfg = wrapper
 
 
+def close_process_group():
+    """Destroy the default process group after a run that ended normally.
+
+    mmengine leaves it to interpreter exit, where gloo's worker threads may still
+    hold tensors with Python references: torch 2.14 then sometimes aborts
+    ('terminate called without an active exception', SIGABRT, a failed exit code
+    after a complete run; pytorch/pytorch#190489). Seen in 2 of 19 two-process
+    ``dist_test.sh`` runs of the test suite. Not called after an error: a peer may
+    still wait in a collective, and the barrier would then block.
+    """
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()  # no rank tears its connections down while a peer reads
+        dist.destroy_process_group()
+
+
 def load_config(args):
     """Load ``args.config`` and apply the common arguments.
 
