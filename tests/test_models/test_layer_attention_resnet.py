@@ -233,3 +233,92 @@ def test_gate_product_is_linear_with_the_weight_on_the_left():
     assert torch.nn.functional.linear in seen.funcs
     assert torch.addmm not in seen.funcs
     assert out.is_contiguous()
+
+
+def _plain_reads(patch):
+    """Layer contexts without the link: autograd's own backward of the merge."""
+    patch.setattr(LayerContext, 'read', lambda self, a: (self(a), None))
+
+
+@pytest.mark.parametrize('kwargs', [
+    dict(),
+    dict(vector=True),
+    dict(context='gap_mlp'),
+    dict(context='gmp'),  # max pooling: no link, autograd's backward
+    dict(preact=True),
+    dict(with_cp=True),
+    dict(drop_path_rate=0.3),  # the branch is scaled first: no link used
+])
+def test_branch_gradient_in_one_pass_keeps_gradients(kwargs):
+    """The merge's backward leaves the branch's gradient to the context's
+    pooling (``scaled_residual``): values and float64 gradients of every
+    parameter and of the input as autograd's own."""
+    torch.manual_seed(0)
+    model = LayerAttentionResNet(
+        20, stem_type='cifar', lstm_channels=6, reduction=2, **kwargs).double()
+    model.train()
+    x = torch.randn(2, 3, 16, 12, dtype=torch.double, requires_grad=True)
+    params = [p for p in model.parameters() if p.requires_grad]
+
+    def run():
+        torch.manual_seed(1)  # the same drop-path draws
+        out = model(x)[-1]
+        w = torch.linspace(-1, 1, out.numel(), dtype=out.dtype)
+        loss = (out * w.view_as(out)).sum()
+        return out, torch.autograd.grad(loss, [x] + params)
+
+    out, grads = run()
+    with pytest.MonkeyPatch.context() as patch:
+        _plain_reads(patch)
+        ref_out, ref_grads = run()
+    torch.testing.assert_close(out, ref_out, rtol=0, atol=0)
+    for g, r in zip(grads, ref_grads):
+        torch.testing.assert_close(g, r, rtol=1e-12, atol=1e-13)
+
+
+def test_scaled_residual_with_link_writes_the_branch_gradient_once():
+    """The fused pair: the addition's node gives the branch no gradient, the
+    pooling's gives all of it; a pass that needs only the scale's inputs,
+    a repeated pass (retain_graph) and a scale without gradient all get
+    autograd's gradients."""
+    from mmrla.models.layers import pool_for_scale, scaled_residual
+    torch.manual_seed(0)
+    branch = torch.randn(2, 3, 4, 5, dtype=torch.double, requires_grad=True)
+    identity = torch.randn(2, 3, 4, 5, dtype=torch.double, requires_grad=True)
+    w = torch.randn(3, dtype=torch.double, requires_grad=True)
+
+    def scale_of(pooled):
+        return torch.sigmoid((pooled.flatten(1) * w).sum(1))[:, None, None,
+                                                              None]
+
+    def fused():
+        pooled, link = pool_for_scale(branch)
+        assert link is not None
+        return scaled_residual(branch, identity, scale_of(pooled), link)
+
+    def plain():
+        pooled = torch.nn.functional.adaptive_avg_pool2d(branch, 1)
+        return torch.relu(scale_of(pooled) * branch + identity)
+
+    out, ref = fused(), plain()
+    torch.testing.assert_close(out, ref, rtol=1e-15, atol=1e-15)
+    assert out.grad_fn.name() == '_ScaledResidualBackward'
+    inputs = [branch, identity, w]
+    for _ in range(2):  # the second pass reuses the graph
+        grads = torch.autograd.grad(out.square().sum(), inputs,
+                                    retain_graph=True)
+        ref_grads = torch.autograd.grad(ref.square().sum(), inputs,
+                                        retain_graph=True)
+        for g, r in zip(grads, ref_grads):
+            torch.testing.assert_close(g, r, rtol=1e-12, atol=1e-14)
+    g, = torch.autograd.grad(out.sum(), w, retain_graph=True)
+    torch.testing.assert_close(g, torch.autograd.grad(ref.sum(), w)[0])
+    # a scale without gradient: autograd's addcmul gives the branch its share
+    pooled, link = pool_for_scale(branch)
+    scale = scale_of(pooled).detach()
+    out = scaled_residual(branch, identity, scale, link)
+    assert out.grad_fn.name() != '_ScaledResidualBackward'
+    g, = torch.autograd.grad(out.sum() + pooled.sum(), branch)
+    torch.testing.assert_close(g, (scale * (out > 0) + 1 / 20).expand_as(g))
+    with torch.no_grad():  # no gradient: no link, autograd's ops
+        assert pool_for_scale(branch)[1] is None

@@ -139,9 +139,10 @@ class LayerAttentionResNet(ResNetBody):
     def forward_block(self, stage, index, block, x, state):
         layer = self._first_block[stage] + index
         branch, identity = block.forward_parts(x)
-        state = self.lstm(self.contexts[layer](branch), state)
+        context, link = self.contexts[layer].read(branch)
+        state = self.lstm(context, state)
         alpha = self.attention_heads[layer](state[0])
         self.last_attention.append(alpha.detach())
         x = block.merge(branch, identity, inplace=True,
-                        scale=alpha[:, :, None, None])
+                        scale=alpha[:, :, None, None], link=link)
         return x, state

@@ -30,7 +30,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from mmrla.registry import register_model
 
 from ..layers import (build_channel_attention, eca_adaptive_kernel_size,
-                      gated_residual)
+                      gated_residual, scaled_residual)
 from ..utils import check_common_args, invalid_arg
 
 # upstream ResNet arguments that reach it through **kwargs, checked up front
@@ -131,12 +131,14 @@ class SplitBlockMixin:
             return cp.checkpoint(_inner, x, h, x_part, use_reentrant=False)
         return _inner(x, h, x_part)
 
-    def merge(self, branch, identity, inplace=False, gated=False, scale=None):
+    def merge(self, branch, identity, inplace=False, gated=False, scale=None,
+              link=None):
         """``relu(branch + identity)`` (no ReLU for pre-activation blocks); with
         ``gated=True`` the branch is first scaled by the gating attention's
         gate (the branch from :meth:`parts_before_gate`); ``scale`` (a tensor
         that broadcasts to the branch, e.g. layer attention's alpha) scales it
-        in the same pass as the addition.
+        in the same pass as the addition (``link``: see
+        :func:`~mmrla.models.layers.scaled_residual`).
 
         ``inplace=True`` adds into ``branch`` (as upstream ResNet blocks do, which
         saves a tensor per block); only when the caller no longer needs ``branch``.
@@ -146,12 +148,8 @@ class SplitBlockMixin:
                 raise ValueError('merge: scale and a gating attention '
                                  '(gated=True) together')
             if isinstance(self.drop_path, nn.Identity):
-                grad = torch.is_grad_enabled() and any(
-                    t.requires_grad for t in (branch, identity, scale))
-                out = torch.addcmul(
-                    identity, branch, scale,
-                    out=branch if inplace and not grad else None)
-                return out if self.preact else self.relu(out)
+                return scaled_residual(branch, identity, scale, link,
+                                       relu=not self.preact, inplace=inplace)
             branch, inplace = branch * scale, True
         if gated and self.gated:
             if isinstance(self.drop_path, nn.Identity):

@@ -5,6 +5,7 @@ from .lstm import LSTMCell
 from .pooling import avg_pool
 from .spatial_rnn import (ConvLRNN, FeatureFusion, LRNNModule,
                           SpatialRecurrence, SpatialRNN, insert_lrnn)
+from .scaled_residual import pool_for_scale, scaled_residual
 from .rla_cell import (RLA_CELLS, ConvGRUStageCell, ConvLSTMStageCell,
                        RLAStageCell)
 
@@ -14,5 +15,5 @@ __all__ = [
     'avg_pool', 'RLAStageCell',
     'ConvLSTMStageCell', 'ConvGRUStageCell', 'RLA_CELLS', 'ConvLRNN',
     'FeatureFusion', 'LRNNModule', 'SpatialRecurrence', 'SpatialRNN',
-    'insert_lrnn'
+    'insert_lrnn', 'pool_for_scale', 'scaled_residual'
 ]
