@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
-from .lstm import _graph_task
+from .lstm import _graph_task, _plain_graph
 
 
 class _Link:
@@ -83,15 +83,11 @@ class _ScaledResidual(torch.autograd.Function):
         return (None, g if need_identity else None, grad_scale, None, None)
 
 
-def _plain_graph():
-    return torch.jit.is_tracing() or torch.compiler.is_compiling()
-
-
 def pool_for_scale(branch):
     """``(F.adaptive_avg_pool2d(branch, 1), link)``: pass ``link`` to
     :func:`scaled_residual` of this branch with a scale computed from the
     pooled tensor. ``link`` is None where autograd's plain ops run (no
-    gradient, tracers, torch.compile)."""
+    gradient, tracers, torch.compile, torch function modes)."""
     if not (torch.is_grad_enabled() and branch.requires_grad) or _plain_graph():
         return F.adaptive_avg_pool2d(branch, 1), None
     link = _Link()
