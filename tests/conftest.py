@@ -3,6 +3,14 @@ from pathlib import Path
 
 import pytest
 
+# Under pytest-xdist (tools/run_tests.sh runs `-n auto`) the workers share the cores:
+# each worker, and the runs it starts, gets its share of intra-op threads instead of
+# all of them (oversubscribed OpenMP threads spin against each other). Set before
+# torch is imported; an explicit OMP_NUM_THREADS is kept.
+if os.environ.get('PYTEST_XDIST_WORKER_COUNT'):
+    _share = (os.cpu_count() or 1) // int(os.environ['PYTEST_XDIST_WORKER_COUNT'])
+    os.environ.setdefault('OMP_NUM_THREADS', str(max(1, _share)))
+
 REPO = Path(__file__).resolve().parents[1]
 # The official reference lives in ../shared (read-only; present in CI). A user's clone
 # may lack it: tests that need it skip and say so.
