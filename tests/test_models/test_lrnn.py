@@ -60,14 +60,14 @@ def naive_spatial_rnn(rnn, x):
         u_dirs = [u, u]
     else:
         u_dirs = [u[:, :g * d], u[:, g * d:]]
-    out = torch.zeros(2, n, d, rows, length)
+    out = torch.zeros(2, n, d, rows, length, dtype=u.dtype)
     act = F.relu if rnn.activation == 'relu' else torch.tanh
     for k in range(2):
         v = rnn.weight_hh[k]  # (D, G*D): h @ v
         steps = range(length) if k == 0 else range(length - 1, -1, -1)
         for i in range(n):
             for r in range(rows):
-                h = torch.zeros(d)
+                h = torch.zeros(d, dtype=u.dtype)
                 for j in steps:
                     uj = u_dirs[k][i, :, r, j]
                     rec = h @ v
@@ -108,6 +108,27 @@ def test_scan_equals_naive_per_row_reference(cell, layer_norm, axis):
     with torch.no_grad():
         torch.testing.assert_close(rnn(x), naive_spatial_rnn(rnn, x),
                                    rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize('cell,layer_norm', [('rnn', True), ('gru', False)])
+@pytest.mark.parametrize('axis', ['horizontal', 'vertical'])
+def test_scan_gradients_equal_naive_reference(cell, layer_norm, axis):
+    """The batched scan's backward (its sequence read by unbind, the GRU's fused
+    gates) gives the per-row loops' gradients, float64, for input and parameters."""
+    torch.manual_seed(0)
+    rnn = SpatialRNN(3, 4, axis=axis, cell=cell, layer_norm=layer_norm,
+                     kernel_size=3).double()
+    x = torch.randn(2, 3, 5, 6, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(2, rnn.out_channels, 5, 6, dtype=torch.float64)
+    grads = []
+    for forward in (rnn, lambda x: naive_spatial_rnn(rnn, x)):
+        rnn.zero_grad()
+        x.grad = None
+        (forward(x) * weight).sum().backward()
+        grads.append([x.grad] + [p.grad for p in rnn.parameters()])
+    assert len(grads[0]) == 1 + len(list(rnn.parameters()))
+    for ours, naive in zip(*grads):
+        torch.testing.assert_close(ours, naive, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize('merge', ['sum', 'mean', 'concat'])

@@ -184,9 +184,11 @@ class SpatialRNN(BaseModule):
             seq = u.permute(3, 0, 2, 1).reshape(length, n * r, gd)
             seq = torch.stack([seq, seq.flip(0)], dim=1)
         else:
+            # (L, 2, N, R, G*D) views; the stack is the only full copy (a reshape to
+            # N * R before it would copy once more)
             seq = u.reshape(n, 2, gd, r, length).permute(4, 1, 0, 3, 2)
-            seq = seq.reshape(length, 2, n * r, gd)
             seq = torch.stack([seq[:, 0], seq[:, 1].flip(0)], dim=1)
+            seq = seq.reshape(length, 2, n * r, gd)
         return seq, (n, r, length)
 
     def _rnn_step(self, u, h):
@@ -198,25 +200,30 @@ class SpatialRNN(BaseModule):
         return self.act(pre)
 
     def _gru_step(self, u, h):
-        u_r, u_z, u_n = u.chunk(3, dim=-1)
+        _, u_z, u_n = u.chunk(3, dim=-1)
         if h is None:
             z = torch.sigmoid(u_z)
             return (1 - z) * self.act(u_n)
-        rec_r, rec_z, rec_n = torch.bmm(h, self.weight_hh).chunk(3, dim=-1)
-        r = torch.sigmoid(u_r + rec_r)
-        z = torch.sigmoid(u_z + rec_z)
-        n = self.act(u_n + r * rec_n)
-        return n + z * (h - n)
+        # five elementwise passes a step instead of nine: r and z in one sigmoid,
+        # u_n + r * (V^n h) as one addcmul, (1 - z) n + z h as one lerp
+        rec = torch.bmm(h, self.weight_hh)
+        d = self.hidden_channels
+        r, z = torch.sigmoid(u[..., :2 * d] + rec[..., :2 * d]).chunk(2, dim=-1)
+        n = self.act(torch.addcmul(u_n, r, rec[..., 2 * d:]))
+        return torch.lerp(n, h, z)
 
     def forward(self, x):
         seq, (n, r, length) = self._sequences(x)
         step = self._gru_step if self.cell == 'gru' else self._rnn_step
         h, outs = None, []
-        for t in range(length):  # every row/column of every image at once
-            h = step(seq[t], h)
+        # unbind, not seq[t]: the backward of each seq[t] writes its gradient into
+        # a zero tensor of the whole sequence, and autograd sums L of them (O(L^2)
+        # memory traffic); unbind's backward stacks the L gradients once
+        for u in seq.unbind(0):  # every row/column of every image at once
+            h = step(u, h)
             outs.append(h)
-        out = torch.stack(outs)  # (L, 2, N * R, D)
-        fwd, bwd = out[:, 0], out[:, 1].flip(0)
+        fwd, bwd = torch.stack(outs).unbind(1)  # (L, N * R, D) each
+        bwd = bwd.flip(0)
         if self.merge == 'sum':
             y = fwd + bwd
         elif self.merge == 'mean':
