@@ -25,7 +25,11 @@ def test_compiled_backbone_matches_eager(name):
     compiled_outs = compiled(x)
     assert len(eager_outs) == len(compiled_outs)
     for e, c in zip(eager_outs, compiled_outs):
-        torch.testing.assert_close(c, e, rtol=1e-5, atol=1e-6)
+        # compiled graphs get the plain ops where eager runs an equivalent faster
+        # form (e.g. SpatialRNN's 1x1 U as a batched product): float32 rounding of
+        # the output's scale, not 1e-6 absolute, for outputs of up to ~4
+        scale = max(1.0, e.abs().max().item())
+        torch.testing.assert_close(c, e, rtol=1e-5, atol=1e-6 * scale)
     grads = []
     for outs in (eager_outs, compiled_outs):
         model.zero_grad()

@@ -93,31 +93,38 @@ def naive_spatial_rnn(rnn, x):
     return y.transpose(2, 3) if rnn.axis == 'vertical' else y
 
 
+@pytest.mark.parametrize('kernel_size', [1, 3])
 @pytest.mark.parametrize('cell,layer_norm', [('rnn', True), ('rnn', False),
                                              ('gru', False)])
 @pytest.mark.parametrize('axis', ['horizontal', 'vertical'])
-def test_scan_equals_naive_per_row_reference(cell, layer_norm, axis):
+def test_scan_equals_naive_per_row_reference(cell, layer_norm, axis,
+                                             kernel_size):
     torch.manual_seed(0)
     rnn = SpatialRNN(3, 4, axis=axis, cell=cell, layer_norm=layer_norm,
-                     kernel_size=3)
+                     kernel_size=kernel_size)
     if layer_norm:
         with torch.no_grad():
             rnn.ln_weight.uniform_(0.5, 1.5)
             rnn.ln_bias.uniform_(-0.2, 0.2)
     x = torch.randn(2, 3, 5, 6)
+    # a 1x1 U runs as one batched product into the scan's layout, a 3x3 as the conv
+    assert rnn._proj_as_product(x) == (kernel_size == 1)
     with torch.no_grad():
         torch.testing.assert_close(rnn(x), naive_spatial_rnn(rnn, x),
                                    rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize('kernel_size', [1, 3])
 @pytest.mark.parametrize('cell,layer_norm', [('rnn', True), ('gru', False)])
 @pytest.mark.parametrize('axis', ['horizontal', 'vertical'])
-def test_scan_gradients_equal_naive_reference(cell, layer_norm, axis):
-    """The batched scan's backward (its sequence read by unbind, the GRU's fused
-    gates) gives the per-row loops' gradients, float64, for input and parameters."""
+def test_scan_gradients_equal_naive_reference(cell, layer_norm, axis,
+                                              kernel_size):
+    """The batched scan's backward (a 1x1 U as one batched product, the sequence
+    read by unbind, the GRU's fused gates) gives the per-row loops' gradients,
+    float64, for input and parameters."""
     torch.manual_seed(0)
     rnn = SpatialRNN(3, 4, axis=axis, cell=cell, layer_norm=layer_norm,
-                     kernel_size=3).double()
+                     kernel_size=kernel_size).double()
     x = torch.randn(2, 3, 5, 6, dtype=torch.float64, requires_grad=True)
     weight = torch.randn(2, rnn.out_channels, 5, 6, dtype=torch.float64)
     grads = []

@@ -29,6 +29,7 @@ from mmcv.cnn import build_conv_layer
 from mmengine.model import BaseModule
 
 from ..utils import invalid_arg
+from .lstm import _plain_graph
 
 AXES = ('horizontal', 'vertical')
 CELLS = ('rnn', 'gru')
@@ -175,6 +176,8 @@ class SpatialRNN(BaseModule):
         """``(L, 2, N * R, G * D)``: step t of both directions (the backward one
         reversed), with L the scanned length and R the number of sequences per
         image. Also returns ``(N, R, L)``."""
+        if self._proj_as_product(x):
+            return self._projected_sequences(x)
         u = x if self.proj is None else self.proj(x)
         if self.axis == 'vertical':
             u = u.transpose(2, 3)  # scan along the last axis either way
@@ -190,6 +193,34 @@ class SpatialRNN(BaseModule):
             seq = torch.stack([seq[:, 0], seq[:, 1].flip(0)], dim=1)
             seq = seq.reshape(length, 2, n * r, gd)
         return seq, (n, r, length)
+
+    def _proj_as_product(self, x):
+        """Whether U, a plain 1x1 conv, runs as :meth:`_projected_sequences`
+        (tracers, compilers, torch function modes and autocast get the conv)."""
+        p = self.proj
+        return (type(p) is nn.Conv2d and p.kernel_size == (1, 1)
+                and p.stride == (1, 1) and p.padding == (0, 0)
+                and p.dilation == (1, 1) and p.groups == 1
+                and x.dtype == p.weight.dtype and not _plain_graph()
+                and not torch.is_autocast_enabled(x.device.type))
+
+    def _projected_sequences(self, x):
+        """:meth:`_sequences` for a 1x1 U: both directions' ``U x + b`` as one
+        batched product straight into the scan's layout, the backward direction
+        reading the flipped input. The conv's (N, 2 G D, R, L) output needed a
+        strided copy into that layout costing as much as the conv (Layer-RNN A's
+        horizontal pass, 2 CPU cores: forward 17 -> 10 ms, with backward 52 -> 28)."""
+        if self.axis == 'vertical':
+            x = x.transpose(2, 3)  # a 1x1 conv commutes with it
+        n, c, r, length = x.shape
+        gd = self.gates * self.hidden_channels
+        xs = x.permute(3, 0, 2, 1).reshape(length, n * r, c)
+        x2 = torch.stack([xs, xs.flip(0)]).view(2, length * n * r, c)
+        weight = self.proj.weight.view(2, gd, c).transpose(1, 2)
+        bias = self.proj.bias
+        u = (torch.bmm(x2, weight) if bias is None else torch.baddbmm(
+            bias.view(2, 1, gd), x2, weight))
+        return u.view(2, length, n * r, gd).transpose(0, 1), (n, r, length)
 
     def _rnn_step(self, u, h):
         pre = u if h is None else torch.baddbmm(u, h, self.weight_hh)
