@@ -1,7 +1,10 @@
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 # Under pytest-xdist (tools/run_tests.sh runs `-n auto`) the workers share the cores:
 # each worker, and the runs it starts, gets its share of intra-op threads instead of
@@ -24,3 +27,22 @@ def reference_dir():
         pytest.skip(f'official RLA-Net reference not found at {REFERENCE} '
                     '(set MMRLA_SHARED to the folder holding reference/)')
     return REFERENCE
+
+
+@pytest.fixture(scope='session')
+def digits(tmp_path_factory):
+    """scikit-learn's digits as image folders (tools/dataset_converters/
+    digits2folder.py), made once per test run: the pytest-xdist workers share
+    it (each converter run costs ~15 s on 2 cores, most of it imports)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get('PYTEST_XDIST_WORKER'):
+        root = root.parent  # the workers' base folders share this parent
+    out = root / 'digits'
+    with FileLock(str(root / 'digits.lock')):
+        if not (out / '.complete').is_file():
+            result = subprocess.run(
+                [sys.executable,
+                 str(REPO / 'tools/dataset_converters/digits2folder.py'),
+                 str(out)], capture_output=True, text=True, cwd=REPO)
+            assert result.returncode == 0, result.stderr
+    return out

@@ -88,16 +88,6 @@ VAL_9 = list(range(0, 360, 40))
 
 
 @pytest.fixture(scope='module')
-def digits(tmp_path_factory):
-    out = tmp_path_factory.mktemp('data') / 'digits'
-    result = subprocess.run(
-        [PY, str(REPO / 'tools/dataset_converters/digits2folder.py'), str(out)],
-        capture_output=True, text=True, cwd=REPO)
-    assert result.returncode == 0, result.stderr
-    return out
-
-
-@pytest.fixture(scope='module')
 def env(tmp_path_factory):
     helpers = tmp_path_factory.mktemp('helpers')
     (helpers / 'reliability_helpers.py').write_text(HELPERS)

@@ -3,8 +3,6 @@ safe loader; the digits converter."""
 import subprocess
 import sys
 
-import pytest
-
 from conftest import REPO
 
 CONFIG = REPO / 'configs/rla/rla-resnet18_1xb32_digits.py'
@@ -14,14 +12,6 @@ PY = sys.executable
 def run(*args, cwd=REPO):
     return subprocess.run([PY, *map(str, args)], capture_output=True,
                           text=True, cwd=cwd)
-
-
-@pytest.fixture(scope='module')
-def digits(tmp_path_factory):
-    out = tmp_path_factory.mktemp('data') / 'digits'
-    result = run(REPO / 'tools/dataset_converters/digits2folder.py', out)
-    assert result.returncode == 0, result.stderr
-    return out
 
 
 def test_digits_converter_is_complete_and_idempotent(digits):
