@@ -128,6 +128,44 @@ def test_split_conv_equals_conv_of_the_concatenation():
     torch.testing.assert_close(conv_xh(conv, xh, None), conv(xh))
 
 
+def test_split_conv_of_a_zero_state_skips_its_part():
+    torch.manual_seed(0)
+    x = torch.randn(2, 16, 9, 11)
+    zeros = torch.zeros(2, 4, 9, 11)
+
+    class OtherConv(torch.nn.Conv2d):  # a conv_cfg type: gets the zeros
+        pass
+
+    for conv in (torch.nn.Conv2d(20, 8, 3, padding=1, bias=True),
+                 OtherConv(20, 8, 1, bias=False)):
+        torch.testing.assert_close(conv_xh(conv, x, None),
+                                   conv(torch.cat([x, zeros], 1)))
+    # more channels than the conv reads is an error, not a slice
+    with pytest.raises(RuntimeError):
+        conv_xh(torch.nn.Conv2d(12, 8, 1), x, None)
+
+
+@pytest.mark.parametrize('grad', [False, True])
+def test_rla_first_block_does_not_convolve_the_zero_state(grad):
+    # NaN weights on h's channels of the first conv1 poison the output if
+    # that part is computed (0 * NaN); the zero state's part is skipped
+    torch.manual_seed(0)
+    rla = RLAResNet(50, rla_channels=8, out_indices=(0, 3))
+    rla.train(grad)
+    conv1 = rla.layer1[0].conv1
+    with torch.no_grad():
+        conv1.weight[:, 64:] = float('nan')
+    x = torch.randn(2, 3, 64, 64, requires_grad=grad)
+    with torch.set_grad_enabled(grad):
+        outs = rla(x)
+    assert all(torch.isfinite(o).all() for o in outs)
+    if grad:
+        sum(o.sum() for o in outs).backward()
+        assert torch.isfinite(x.grad).all()
+        # the skipped columns get no gradient, as from zero inputs
+        assert conv1.weight.grad[:, 64:].abs().sum() == 0
+
+
 def test_shortcut_added_in_place_keeps_gradients():
     torch.manual_seed(0)
     block = ResNetBody(20, stem_type='cifar').layer1[0]

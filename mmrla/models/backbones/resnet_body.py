@@ -48,6 +48,10 @@ def conv_xh(conv, x, h, x_part=None):
     concatenation. ``x_part``, if given, is the x half (``conv`` over x with
     ``conv.weight[:, :C]``), computed by the caller together with another conv
     that reads x.
+
+    ``h=None`` with a conv that has more input channels than ``x``: h is zero
+    (RLA's state before its first update), and so is its part of the conv, which
+    is skipped (with the concatenation of zeros it would read).
     """
     if x_part is not None:
         if h is None:
@@ -56,7 +60,15 @@ def conv_xh(conv, x, h, x_part=None):
         return conv._conv_forward(h, conv.weight[:, -h.shape[1]:],
                                   None).add_(x_part)
     if h is None:
-        return conv(x)
+        c = x.shape[1]
+        if c == conv.in_channels:
+            return conv(x)
+        if type(conv) is nn.Conv2d and conv.groups == 1:
+            return conv._conv_forward(x, conv.weight[:, :c], conv.bias)
+        # other conv types get the zeros
+        return conv(torch.cat(
+            [x, x.new_zeros(x.shape[0], conv.in_channels - c, *x.shape[2:])],
+            dim=1))
     # Without autograd nothing is kept for backward, and one conv over the
     # concatenation is faster than two (CPU inference of RLA-R50: -7 %).
     if (type(conv) is not nn.Conv2d or conv.groups != 1

@@ -164,7 +164,10 @@ class RLAResNet(ResNetBody):
     def forward_block(self, stage, index, block, x, state):
         cell = getattr(self, f'rla{stage + 1}')
         cell_state, x_part = state
-        h = cell.hidden(cell_state) if self.exchange else None
+        # Before the first block h is init_state's zeros: None skips their part
+        # of conv1 (RLA-R50's first block reads 64 + 32 channels at 56x56).
+        first = stage == 0 and index == 0
+        h = cell.hidden(cell_state) if self.exchange and not first else None
         if self.update_source == 'branch':
             # the paper-prose update reads the (scaled) branch after the merge
             branch, identity = block.forward_parts(x, h, x_part)
