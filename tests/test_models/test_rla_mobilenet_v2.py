@@ -200,3 +200,62 @@ def test_split_mixed_branch_is_the_concatenation(expand_ratio, stride,
     # a conv that F.conv2d would not reproduce: the concatenation
     split.depthwise.conv.padding_mode = 'circular'
     assert not split.splits_mixed_input()
+
+
+@pytest.mark.parametrize('expand_ratio,stride,batch,training,grad', [
+    (1, 1, 3, True, True), (6, 2, 1, True, True), (6, 1, 2, False, True),
+    (1, 1, 2, False, False), (6, 2, 2, True, False)])
+def test_zero_state_block_is_the_concatenation_of_zeros(
+        expand_ratio, stride, batch, training, grad, monkeypatch):
+    """h=None (the first block's zero state): the block's h part is one value
+    per channel, never a map: same outputs, gradients and running statistics
+    as the modules on concat(a, zeros); batch 1 trains too."""
+    from mmrla.models.backbones.rla_mobilenet_v2 import RLAInvertedResidual
+    torch.manual_seed(0)
+    zero = RLAInvertedResidual(8, 8, stride, expand_ratio, 4).double()
+    randomize_norms(zero)
+    ref = RLAInvertedResidual(8, 8, stride, expand_ratio, 4).double()
+    ref.load_state_dict(zero.state_dict())
+    ref.splits_mixed_input = ref.can_split_mixed_input = lambda: False
+    hidden = 8 * expand_ratio
+    with torch.no_grad():  # poisons the output if h's depthwise part runs
+        zero.depthwise.conv.weight[hidden:] = float('nan')
+    x = torch.randn(batch, 8, 9, 10, dtype=torch.double, requires_grad=grad)
+    results = []
+    for block, h in ((zero, None),
+                     (ref, torch.zeros(batch, 4, 9, 10, dtype=torch.double))):
+        block.train(training)
+        if block is zero:  # nothing is concatenated
+            monkeypatch.setattr(torch, 'cat', None)
+        with torch.set_grad_enabled(grad):
+            out, y = block(x, h)
+        monkeypatch.undo()
+        grads = []
+        if grad:
+            loss = (out * torch.linspace(-1, 1, out.numel()).view_as(out)
+                    ).sum() + y.square().sum()
+            grads = torch.autograd.grad(loss, [x] + list(block.parameters()))
+        state = {k: v for k, v in block.state_dict().items()
+                 if k != 'depthwise.conv.weight'}
+        results.append((out, y, grads, state))
+    (out, y, grads, state), (ref_out, ref_y, ref_grads, ref_state) = results
+    assert torch.isfinite(out).all()
+    torch.testing.assert_close(out, ref_out, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(y, ref_y, rtol=1e-12, atol=1e-12)
+    for a, b in zip(grads, ref_grads):  # h's depthwise rows: zero in both
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    for key in ref_state:  # running statistics and batch counts
+        torch.testing.assert_close(state[key], ref_state[key], rtol=1e-12,
+                                   atol=1e-12)
+
+
+@pytest.mark.parametrize('training', [False, True])
+def test_first_block_reads_the_zero_state_as_one_value_per_channel(training):
+    torch.manual_seed(0)
+    model = RLAMobileNetV2(out_indices=(1, 7)).train(training)
+    first = model.layer1[0]
+    with torch.no_grad():  # poisons the output if h's depthwise part runs
+        first.depthwise.conv.weight[first.depthwise.conv.in_channels - 32:] = (
+            float('nan'))
+    outs = model(torch.rand(2, 3, 64, 64))
+    assert all(torch.isfinite(o).all() for o in outs)

@@ -80,6 +80,7 @@ class RLAInvertedResidual(BaseModule):
         super().__init__(init_cfg)
         self.stride = stride
         self.out_channels = out_channels
+        self.rla_channels = rla_channels
         self.with_cp = with_cp
         self.use_res_connect = stride == 1 and in_channels == out_channels
         hidden = int(round(in_channels * expand_ratio))
@@ -102,12 +103,16 @@ class RLAInvertedResidual(BaseModule):
 
     def splits_mixed_input(self):
         """Whether :meth:`mixed_branch` runs ``depthwise`` and ``project`` on
-        ``a`` and ``h`` apart: with gradients (see there), plain convs (a
-        depthwise one, zero-padded) and a BatchNorm2d, an activation without
-        parameters, and no tracer or torch.compile (they see the
-        concatenation, as the modules define it)."""
+        ``a`` and ``h`` apart: with gradients (see there) where
+        :meth:`can_split_mixed_input`."""
+        return torch.is_grad_enabled() and self.can_split_mixed_input()
+
+    def can_split_mixed_input(self):
+        """Plain convs (a depthwise one, zero-padded) and a BatchNorm2d, an
+        activation without parameters, and no tracer or torch.compile (they
+        see the concatenation, as the modules define it)."""
         dw, pj = self.depthwise, self.project
-        return (torch.is_grad_enabled() and type(dw.conv) is nn.Conv2d
+        return (type(dw.conv) is nn.Conv2d
                 and type(pj.conv) is nn.Conv2d
                 and dw.conv.groups == dw.conv.in_channels
                 and dw.conv.padding_mode == 'zeros'
@@ -131,25 +136,49 @@ class RLAInvertedResidual(BaseModule):
         Inference keeps the concatenation: there the split measured 2-6 %
         slower, as the narrow 1x1 convs cost per call about as much as the
         wide one.
+
+        ``h=None``: h is zero (before RLA's first update), with or without
+        gradients. Its depthwise conv is then zero (its bias, if any) and its
+        BN and activation one value per channel, which the projection turns
+        into one per output channel: they run on a 1x2 map per image instead
+        of the whole map, and nothing is concatenated.
         """
-        if not self.splits_mixed_input():
+        zero = h is None and self.can_split_mixed_input()
+        if h is None and not zero:
+            h = a.new_zeros(a.shape[0], self.rla_channels, *a.shape[2:])
+        if not zero and not self.splits_mixed_input():
             return self.project(self.depthwise(torch.cat([a, h], dim=1)))
         dw, pj = self.depthwise, self.project
         conv, split = dw.conv, a.shape[1]
-        parts = []
-        for part, channels in ((a, slice(0, split)), (h, slice(split, None))):
-            parts.append(
-                F.conv2d(part, conv.weight[channels],
-                         None if conv.bias is None else conv.bias[channels],
-                         conv.stride, conv.padding, conv.dilation,
-                         part.shape[1]))
-        parts = [dw.activate(p) for p in batch_norm_parts(dw.norm, parts)]
+
+        def depthwise(part, channels):
+            return F.conv2d(part, conv.weight[channels],
+                            None if conv.bias is None else conv.bias[channels],
+                            conv.stride, conv.padding, conv.dilation,
+                            part.shape[1])
+
+        if zero:
+            # Two values per channel and image: a training BN needs more than
+            # one, and the batch statistics of a constant are the same for
+            # any number of copies.
+            h_dw = a.new_zeros(a.shape[0], self.rla_channels, 1, 2)
+            if conv.bias is not None:
+                h_dw = h_dw + conv.bias[split:, None, None]
+        else:
+            h_dw = depthwise(h, slice(split, None))
+        parts = batch_norm_parts(dw.norm,
+                                 [depthwise(a, slice(0, split)), h_dw])
+        parts = [dw.activate(p) for p in parts]
+        if zero:
+            parts[1] = parts[1][..., :1]
         weight = pj.conv.weight
         out = F.conv2d(parts[0], weight[:, :split], pj.conv.bias)
+        # (broadcast from 1x1 for a zero h)
         out = out.add_(F.conv2d(parts[1], weight[:, split:]))
         return pj.norm(out) if pj.with_norm else out
 
     def forward(self, x, h):
+        """``(out, y)`` (see the class); ``h=None`` is a zero h."""
 
         def _inner_forward(x, h):
             a = x if self.expand is None else self.expand(x)
@@ -352,7 +381,9 @@ class RLAMobileNetV2(MobileNetV2):
         for i, layer_name in enumerate(self.layers[:-1]):
             cell = getattr(self, f'rla{i + 1}')
             for b, block in enumerate(getattr(self, layer_name)):
-                x, y = block(x, h)
+                # the first block reads the zero h as None: its part of the
+                # block is one value per channel (see mixed_branch)
+                x, y = block(x, None if i == b == 0 else h)
                 if block.stride != 1:
                     h = cell.pool(h, block.stride)
                 h = cell(h, y, b)
