@@ -18,6 +18,7 @@ from mmrla.registry import register_model
 
 from ..layers import (RLAStageCell, build_channel_attention,
                       eca_adaptive_kernel_size)
+from ..layers.lstm import _plain_graph
 from ..utils import check_common_args, invalid_arg
 from .resnet_body import is_int
 
@@ -109,8 +110,9 @@ class RLAInvertedResidual(BaseModule):
 
     def can_split_mixed_input(self):
         """Plain convs (a depthwise one, zero-padded) and a BatchNorm2d, an
-        activation without parameters, and no tracer or torch.compile (they
-        see the concatenation, as the modules define it)."""
+        activation without parameters, and no tracer, torch.compile or torch
+        function mode (they see the concatenation, as the modules define it;
+        the paper-unit counter counts what the official code computes)."""
         dw, pj = self.depthwise, self.project
         return (type(dw.conv) is nn.Conv2d
                 and type(pj.conv) is nn.Conv2d
@@ -122,8 +124,7 @@ class RLAInvertedResidual(BaseModule):
                 and not any(True for _ in dw.activate.parameters())
                 and pj.order[:2] == ('conv', 'norm')
                 and not pj.with_activation
-                and not (torch.jit.is_tracing()
-                         or torch.compiler.is_compiling()))
+                and not _plain_graph())
 
     def mixed_branch(self, a, h):
         """``project(depthwise(cat([a, h])))`` without the concatenation.

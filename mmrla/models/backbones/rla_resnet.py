@@ -11,6 +11,7 @@ from mmcv.cnn import build_norm_layer
 from mmrla.registry import register_model
 
 from ..layers import RLA_CELLS
+from ..layers.lstm import _plain_graph
 from .resnet_body import (ResNetBody, SplitBasicBlock, SplitBottleneck, is_int,
                           is_pointwise)
 
@@ -166,7 +167,9 @@ class RLAResNet(ResNetBody):
         cell_state, x_part = state
         # Before the first block h is init_state's zeros: None skips their part
         # of conv1 (RLA-R50's first block reads 64 + 32 channels at 56x56).
-        first = stage == 0 and index == 0
+        # Tracers, torch.compile and function modes (the paper-unit counter,
+        # which counts what the official code computes) see the zeros.
+        first = stage == 0 and index == 0 and not _plain_graph()
         h = cell.hidden(cell_state) if self.exchange and not first else None
         if self.update_source == 'branch':
             # the paper-prose update reads the (scaled) branch after the merge
