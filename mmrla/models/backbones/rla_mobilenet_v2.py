@@ -376,16 +376,17 @@ class RLAMobileNetV2(MobileNetV2):
 
     def forward(self, x):
         x = self.conv1(x)
-        # on x's device and dtype: any device, dtype and autocast work
-        h = x.new_zeros(x.shape[0], self.rla_channels, *x.shape[2:])
+        # h starts at zero, held as None until the first update: the first
+        # block's part of it is one value per channel (see mixed_branch) and
+        # the first update adds nothing (blocks that need the map make it on
+        # x's device and dtype, so any device, dtype and autocast work)
+        h = None
         outs = []
         for i, layer_name in enumerate(self.layers[:-1]):
             cell = getattr(self, f'rla{i + 1}')
             for b, block in enumerate(getattr(self, layer_name)):
-                # the first block reads the zero h as None: its part of the
-                # block is one value per channel (see mixed_branch)
-                x, y = block(x, None if i == b == 0 else h)
-                if block.stride != 1:
+                x, y = block(x, h)
+                if block.stride != 1 and h is not None:
                     h = cell.pool(h, block.stride)
                 h = cell(h, y, b)
             if i in self.out_indices:
