@@ -259,3 +259,33 @@ def test_first_block_reads_the_zero_state_as_one_value_per_channel(training):
             float('nan'))
     outs = model(torch.rand(2, 3, 64, 64))
     assert all(torch.isfinite(o).all() for o in outs)
+
+
+@pytest.mark.parametrize('stride', [1, 2])
+def test_inference_concatenates_after_a_strided_depthwise_conv(
+        stride, monkeypatch):
+    """Inference of a strided block joins a and h after the depthwise conv, at
+    the output's size; stride 1 joins them before it. Same outputs."""
+    from mmrla.models.backbones.rla_mobilenet_v2 import RLAInvertedResidual
+    torch.manual_seed(0)
+    block = RLAInvertedResidual(8, 8, stride, 6, 4).double()
+    randomize_norms(block)
+    block.eval()
+    x = torch.randn(2, 8, 9, 10, dtype=torch.double)
+    h = torch.randn(2, 4, 9, 10, dtype=torch.double)
+    cat, shapes = torch.cat, []
+
+    def recording_cat(tensors, dim=0):
+        out = cat(tensors, dim)
+        shapes.append(tuple(out.shape))
+        return out
+
+    with torch.no_grad():
+        a = block.expand(x)
+        ref = block.project(block.depthwise(cat([a, h], 1)))
+        monkeypatch.setattr(torch, 'cat', recording_cat)
+        out = block.mixed_branch(a, h)
+    monkeypatch.undo()
+    size = (5, 5) if stride == 2 else (9, 10)
+    assert shapes == [(2, 48 + 4, *size)]
+    torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-12)

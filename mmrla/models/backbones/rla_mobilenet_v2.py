@@ -136,7 +136,8 @@ class RLAInvertedResidual(BaseModule):
         8, in one process: 1.449 -> 1.398 and 1.494 -> 1.379 x MobileNetV2).
         Inference keeps the concatenation: there the split measured 2-6 %
         slower, as the narrow 1x1 convs cost per call about as much as the
-        wide one.
+        wide one. Strided blocks concatenate after the depthwise conv, at a
+        quarter of the size, for one projection (inference 2 % faster).
 
         ``h=None``: h is zero (before RLA's first update), with or without
         gradients. Its depthwise conv is then zero (its bias, if any) and its
@@ -144,13 +145,15 @@ class RLAInvertedResidual(BaseModule):
         into one per output channel: they run on a 1x2 map per image instead
         of the whole map, and nothing is concatenated.
         """
+        dw, pj = self.depthwise, self.project
+        conv, split = dw.conv, a.shape[1]
         zero = h is None and self.can_split_mixed_input()
         if h is None and not zero:
             h = a.new_zeros(a.shape[0], self.rla_channels, *a.shape[2:])
-        if not zero and not self.splits_mixed_input():
+        strided = (not zero and not torch.is_grad_enabled()
+                   and conv.stride != (1, 1) and self.can_split_mixed_input())
+        if not (zero or strided or self.splits_mixed_input()):
             return self.project(self.depthwise(torch.cat([a, h], dim=1)))
-        dw, pj = self.depthwise, self.project
-        conv, split = dw.conv, a.shape[1]
 
         def depthwise(part, channels):
             return F.conv2d(part, conv.weight[channels],
@@ -170,6 +173,10 @@ class RLAInvertedResidual(BaseModule):
         parts = batch_norm_parts(dw.norm,
                                  [depthwise(a, slice(0, split)), h_dw])
         parts = [dw.activate(p) for p in parts]
+        if strided:
+            # inference, strided: concatenated after the depthwise conv, at a
+            # quarter of the size, for one projection
+            return pj(torch.cat(parts, dim=1))
         if zero:
             parts[1] = parts[1][..., :1]
         weight = pj.conv.weight
