@@ -26,9 +26,9 @@ def test_strided_sums_are_torchs_pooling(dtype):
     x = torch.randn(3, 5, 8, 12, dtype=dtype) * 100
     out, grad = _pooled_with_grad(lambda t: avg_pool(t, 2), x)
     ref, ref_grad = _pooled_with_grad(_torch, x)
-    # the fast path ran: its graph ends in the * 0.25, not in torch's pooling
+    # the fast path ran: its own node, not torch's pooling
     assert type(avg_pool(x.requires_grad_(), 2).grad_fn).__name__ == \
-        'MulBackward0'
+        '_AvgPool2x2Backward'
     assert out.shape == ref.shape == (3, 5, 4, 6)
     # another order of the same four additions: rounding errors of at most
     # 2 eps of the summed magnitudes
@@ -64,3 +64,11 @@ def test_other_cases_are_torchs_pooling_itself(case):
     out = avg_pool(x, stride)
     assert type(out.grad_fn).__name__ == 'AvgPool2DBackward0'
     assert torch.equal(out, _torch(x, stride))
+
+
+def test_strided_sums_backward_is_differentiable():
+    # the pooling's own backward (nearest upsampling of a quarter) has
+    # gradients of its own: double backward works
+    x = torch.randn(2, 3, 4, 6, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: avg_pool(t, 2), (x, ))
+    assert torch.autograd.gradgradcheck(lambda t: avg_pool(t, 2), (x, ))
