@@ -35,7 +35,7 @@ SMALL = [
      (1, 8, 1, 1)),
     (dict(type='RAResNet', depth=20, stem_type='cifar', lstm_channels=8), 32,
      (1, 8, 1, 1)),
-    (dict(type='LRNNNet', arch='A'), 32, (1, 256, 1, 1)),
+    (dict(type='LRNNNet', arch='a-forward'), 32, (1, 256, 1, 1)),
     (dict(type='LRNNResNet', depth=18, lrnn_position='mid'), 32,
      (1, 512, 1, 1)),
 ]

@@ -1,32 +1,17 @@
 """Layer-RNN networks (Xie, Noble & Zisserman, *Layer Recurrent Neural Networks*,
-CVPR 2017): the CIFAR-10 networks (Baseline-CNN, A-F) and a ResNet whose stages end
-with L-RNNs inserted into the pre-trained network (for detection).
+ICLR 2017 submission / CVPR 2017): the CIFAR-10 networks of the paper's Table 1
+(Baseline-CNN, A-Forward, A-Concat, A-Sum, B-F) and a ResNet whose stages end with
+L-RNNs inserted into the pre-trained network as in its Section 4 (for detection).
 
-What the paper states and what we reconstructed
------------------------------------------------
-The architecture tables (Table 1 of the CVPR version, Figure 4 of the arXiv version)
-were not available to us as text; the arXiv version's prose was. It states: 3x3
-convs, BN after each conv, ReLU; a CNN module is two of them; 2x2 max-pooling between
-resolutions; the L-RNN module at the end of the CNN; 8x8 (global) max or average
-pooling after the last L-RNN; dropout 0.5 before the softmax; Network A feed-forward,
-B concatenation, C sum (1x1 conv to match channels); the deeper D-F alternate
-concatenation (CNN modules) and forward (L-RNN modules); the baseline has 7 conv
-layers and concatenation at every skip; vanilla RNN cells use Layer Normalization,
-both cells ReLU.
-
-The widths are reconstructed; the parameter counts confirm the shallow networks.
-With a 1x1 U, a V and a b per direction of each pass (:class:`LRNNModule`) and
-64/128/256-filter CNN modules, our counts (10-way classifier included) are: baseline
-1,557,066 (the arXiv paper's 1.56M), A-GRU 1,679,434 (1.68M), B-RNN 902,730 (0.9M),
-B-GRU 1,952,330 (1.95M). The deeper D-F are reconstructed
-from the CVPR totals (E 0.97M, F 1.55M; F has "15 layers" in the ICLR 2017
-submission's abstract): CNN modules (64 filters, concatenation) interleaved with
-128-unit L-RNNs (forward) at 16x16 and 8x8, ending with an L-RNN. F has 15 conv layers
-and 1,537,866 parameters (-0.8 %), E 9 conv layers and 987,210 (+1.8 %); D, our
-shallowest member of that family (7 conv layers, 727,882), has no paper count to
-compare with (the arXiv D is a different 9-layer design of 1.27M). Network C (sum) has
-1,720,394 parameters with GRUs against the arXiv paper's 1.99M: its exact widths are
-not recoverable from the text. ``configs/lrnn/README.md`` has the full table.
+The CIFAR-10 catalogue (:attr:`LRNNNet.arch_zoo`) follows Table 1: a 3x3 conv stem
+(64 filters), CNN modules (two 3x3 conv-BN-ReLU, :class:`CNNModule`), L-RNN modules
+(:class:`~mmrla.models.layers.LRNNModule`), 2x2 max-pooling between resolutions, then
+global pooling and dropout 0.5. Built from these modules the networks reproduce the
+parameter counts of Table 2 (exact counts with the 10-way classifier in
+``configs/lrnn/README.md``). Where Table 1 and Table 2 disagree, the count decides
+and the README says so: C (one fusion), D (one width) and F (one extra L-RNN, the
+ICLR abstract's 15 layers kept); A-Sum's 1x1 convs lift the module input
+(:class:`~mmrla.models.layers.FeatureFusion`).
 """
 from collections.abc import Sequence
 
@@ -37,7 +22,8 @@ from mmengine.model import BaseModule
 
 from mmrla.registry import register_model
 
-from ..layers.spatial_rnn import (CELLS, FUSIONS, RECURRENT_INITS, FeatureFusion, LRNNModule,
+from ..layers.spatial_rnn import (CELLS, FUSIONS, RECURRENT_INITS,
+                                  FeatureFusion, LRNNModule,
                                   SpatialRecurrence)
 from ..utils import check_common_args, invalid_arg
 from .resnet_body import ResNetBody, SplitBasicBlock, SplitBottleneck, is_int
@@ -46,14 +32,16 @@ LAYER_KINDS = ('cnn', 'lrnn', 'pool')
 
 
 class CNNModule(BaseModule):
-    """conv3x3-BN-ReLU-conv3x3-BN-ReLU, then fused with its input
-    (:class:`FeatureFusion`)."""
+    """conv3x3-BN-ReLU-conv3x3-BN-ReLU, joined with its input by
+    :class:`FeatureFusion` (the paper's Figure 2a)."""
 
     def __init__(self, in_channels, out_channels, fusion='forward',
                  conv_cfg=None, norm_cfg=dict(type='BN'), init_cfg=None):
         super().__init__(init_cfg)
+        self.fusion = FeatureFusion(in_channels, out_channels, fusion,
+                                    conv_cfg)
         layers = []
-        for cin in (in_channels, out_channels):
+        for cin in (self.fusion.branch_in_channels, out_channels):
             layers += [
                 build_conv_layer(conv_cfg, cin, out_channels, 3, padding=1,
                                  bias=False),
@@ -61,38 +49,47 @@ class CNNModule(BaseModule):
                 nn.ReLU(inplace=True)
             ]
         self.convs = nn.Sequential(*layers)
-        self.fusion = FeatureFusion(in_channels, out_channels, fusion,
-                                    conv_cfg)
         self.out_channels = self.fusion.out_channels
 
     def forward(self, x):
-        return self.fusion(x, self.convs(x))
+        return self.fusion(x, self.convs)
 
 
 def _cnn(c, fusion):
-    return ['cnn', c, fusion]
+    return ('cnn', c, fusion)
 
 
-def _lrnn(c, fusion):
-    return ['lrnn', c, fusion]
+def _lrnn(d, fusion):
+    return ('lrnn', d, fusion)
 
 
-POOL = ['pool']
+POOL = ('pool', )
 C, F_, S = 'concat', 'forward', 'sum'
 
 
 @register_model
 class LRNNNet(BaseModule):
-    """The Layer-RNN paper's CIFAR-10 networks, by name or as a layer list.
+    """The Layer-RNN paper's CIFAR-10 networks (its Table 1), by name or as a
+    layer list.
 
     After a 3x3 conv stem (``stem_channels``, BN, ReLU), the layers of ``arch``
-    run in order; then global max or average pooling (the paper's 8x8 pooling of a
-    32x32 input, adaptive here, so any input size works) and dropout. The output is a
+    run in order; then global max or average pooling (the paper's 8x8 pooling of an
+    8x8 map, adaptive here, so any input size works) and dropout. The output is a
     ``(N, C, 1, 1)`` map (``feat_dim`` = C) for mmpretrain's ``GlobalAveragePooling``
     neck and ``LinearClsHead``, or, with ``global_pool=None``, the last feature map.
 
-    ``arch`` is a name from ``arch_zoo`` (``'baseline'``, ``'A'``-``'F'``; see the
-    module docstring for what is reconstructed) or a list of layers:
+    ``arch`` is a name from :attr:`arch_zoo` (the paper's networks; conv layers
+    including the stem):
+
+    - ``'baseline-cnn'`` (7): CNN modules only, concatenation at every skip;
+    - ``'a-forward'``, ``'a-concat'``, ``'a-sum'`` (5): two CNN modules and one
+      L-RNN module (256 units), with the named fusion;
+    - ``'b'`` (9), ``'c'`` (13), ``'d'`` (19): A-Concat deepened by CNN modules,
+      alternating forward and concatenation;
+    - ``'e'`` (7), ``'f'`` (15): L-RNN modules (128 units, forward) interleaved
+      with CNN modules (concatenation),
+
+    or a list of layers:
 
     - ``['cnn', C, fusion]``: a CNN module (two 3x3 conv-BN-ReLU, C filters);
     - ``['lrnn', D, fusion]``: an :class:`LRNNModule` with D units per direction;
@@ -101,7 +98,7 @@ class LRNNNet(BaseModule):
     with fusion ``'forward'``, ``'sum'`` or ``'concat'``.
 
     Args:
-        arch (str | list): see above. Default: ``'F'``.
+        arch (str | list): see above. Default: ``'f'``.
         cell (str): the L-RNNs' cell, ``'rnn'`` (vanilla, ReLU) or ``'gru'``.
         layer_norm (bool | None): Layer Normalization in vanilla cells; None: True
             for ``'rnn'`` (the paper), False for ``'gru'``.
@@ -114,24 +111,33 @@ class LRNNNet(BaseModule):
     """
 
     arch_zoo = {
-        # 7 conv layers, concatenation at every skip
-        'baseline': [_cnn(64, C), POOL, _cnn(128, C), POOL, _cnn(256, C)],
-        # 5 conv layers, then one L-RNN module; A forward, B concat, C sum
-        'a': [_cnn(64, F_), POOL, _cnn(128, F_), POOL, _lrnn(256, F_)],
-        'b': [_cnn(64, C), POOL, _cnn(128, C), POOL, _lrnn(256, C)],
-        'c': [_cnn(64, S), POOL, _cnn(128, S), POOL, _lrnn(256, S)],
-        # CNN modules (concat) interleaved with L-RNNs (forward)
-        'd': [_cnn(64, C), POOL, _lrnn(128, F_), _cnn(64, C), POOL,
-              _lrnn(128, F_), _cnn(64, C), _lrnn(128, F_)],
-        'e': [_cnn(64, C), POOL] + [_lrnn(128, F_), _cnn(64, C)] * 2 +
-             [POOL, _lrnn(128, F_), _cnn(64, C), _lrnn(128, F_)],
+        'baseline-cnn': [_cnn(64, C), POOL, _cnn(128, C), POOL, _cnn(256, C)],
+        'a-forward': [_cnn(64, F_), POOL, _cnn(128, F_), POOL, _lrnn(256, F_)],
+        'a-concat': [_cnn(64, C), POOL, _cnn(128, C), POOL, _lrnn(256, C)],
+        'a-sum': [_cnn(64, S), POOL, _cnn(128, S), POOL, _lrnn(256, S)],
+        'b': [_cnn(64, F_), _cnn(64, C), POOL,
+              _cnn(128, F_), _cnn(128, C), POOL, _lrnn(256, C)],
+        # Table 1 concatenates after the third 128-filter module too (2.69M
+        # parameters with GRUs); forward reproduces Table 2's 2.5M
+        'c': [_cnn(64, F_), _cnn(64, F_), _cnn(64, C), POOL,
+              _cnn(128, F_), _cnn(128, F_), _cnn(128, F_), POOL,
+              _lrnn(256, C)],
+        # Table 1 lists the second triple at 32x32 with 128 filters (3.72M with
+        # GRUs); 64, the width of every other module there, reproduces the 3M
+        'd': [_cnn(64, F_), _cnn(64, F_), _cnn(64, C)] * 2 + [POOL] +
+             [_cnn(128, F_), _cnn(128, F_), _cnn(128, C), POOL,
+              _lrnn(256, C)],
+        'e': [_cnn(64, C), POOL, _lrnn(128, F_), _cnn(128, C), POOL,
+              _lrnn(128, F_), _cnn(128, C)],
+        # Table 1's layout (15 conv layers, 1.39M parameters) and one more L-RNN
+        # before the global pooling, as A-D end: 1.54M against Table 2's 1.55M
         'f': [_cnn(64, C)] * 3 + [POOL] + [_lrnn(128, F_), _cnn(64, C)] * 2 +
              [POOL] + [_lrnn(128, F_), _cnn(64, C)] * 2 + [_lrnn(128, F_)],
     }
     global_pools = ('max', 'avg', None)
 
     def __init__(self,
-                 arch='F',
+                 arch='f',
                  cell='rnn',
                  layer_norm=None,
                  global_pool='max',
@@ -205,8 +211,8 @@ class LRNNNet(BaseModule):
         invalid_arg(self, arg, value, allowed)
 
     def _parse_arch(self, arch):
-        names = "'baseline', 'A', 'B', 'C', 'D', 'E', 'F'"
-        if isinstance(arch, str):
+        names = ', '.join(repr(name) for name in self.arch_zoo)
+        if isinstance(arch, str):  # the paper's spelling works too: 'A-Concat'
             if arch.lower() not in self.arch_zoo:
                 self._fail('arch', arch, f'one of {names} or a layer list')
             return [list(layer) for layer in self.arch_zoo[arch.lower()]]

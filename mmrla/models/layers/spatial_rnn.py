@@ -13,8 +13,8 @@ scanned axis, over tensors of shape ``(2, N * H, D)`` (both directions together)
   RNN (optionally with Layer Normalization, Ba et al. 2016) or GRU.
 - :class:`LRNNModule`: the paper's L-RNN module, a bidirectional horizontal pass (the
   two directions summed) followed by a bidirectional vertical pass, fused with the
-  module's input by ``'forward'``, ``'sum'`` (1x1 conv to match channels) or
-  ``'concat'`` (:class:`FeatureFusion`).
+  module's input by ``'forward'``, ``'sum'`` (a 1x1 conv first lifts the input to the
+  module's width when they differ) or ``'concat'`` (:class:`FeatureFusion`).
 - :class:`SpatialRecurrence`, :class:`ConvLRNN`, :func:`insert_lrnn`: the paper's
   Section 4, inserting L-RNNs into a pre-trained CNN. The pre-trained conv (and its
   norm) serve as U and b; V starts at zero, so the network computes exactly what it
@@ -29,7 +29,6 @@ from mmcv.cnn import build_conv_layer
 from mmengine.model import BaseModule
 
 from ..utils import invalid_arg
-from .lstm import _plain_graph
 
 AXES = ('horizontal', 'vertical')
 CELLS = ('rnn', 'gru')
@@ -55,8 +54,9 @@ class SpatialRNN(BaseModule):
     - ``'rnn'``: ``h_j = f(LN(u_j + V h_{j-1}))``; with ``layer_norm=True`` the
       pre-activation is layer-normalised over the D units with a gain and a bias
       per direction (the bias then plays b's role: U has none).
-    - ``'gru'``: ``r, z = sigmoid(u^{r,z}_j + V^{r,z} h_{j-1})``,
-      ``n = f(u^n_j + r * (V^n h_{j-1}))``, ``h_j = (1 - z) n + z h_{j-1}``
+    - ``'gru'`` (the paper's Appendix A.1, eqs. 10-13): ``r, z = sigmoid(u^{r,z}_j +
+      V^{r,z} h_{j-1})``, ``n = f(u^n_j + V^n (r * h_{j-1}))`` (the reset gate acts
+      on the state before the recurrent product), ``h_j = (1 - z) n + z h_{j-1}``
       (the paper uses ReLU for f in both cells).
 
     With ``input_proj=False`` there is no U: the input is taken to be ``U * x + b``
@@ -173,80 +173,42 @@ class SpatialRNN(BaseModule):
 
     # ---- the scan -------------------------------------------------------------------
     def _sequences(self, x):
-        """``(L, 2, N * R, G * D)``: step t of both directions (the backward one
-        reversed), with L the scanned length and R the number of sequences per
-        image. Also returns ``(N, R, L)``."""
-        if self._proj_as_product(x):
-            return self._projected_sequences(x)
+        """``(L, 2, N * R, G * D)``: ``U * x + b`` at step t of both directions (the
+        backward one reversed), with L the scanned length and R the number of
+        sequences (rows or columns) per image. Also returns ``(N, R, L)``."""
         u = x if self.proj is None else self.proj(x)
         if self.axis == 'vertical':
             u = u.transpose(2, 3)  # scan along the last axis either way
         n, _, r, length = u.shape
         gd = self.gates * self.hidden_channels
         if self.proj is None:  # both directions read the same U*x + b
-            seq = u.permute(3, 0, 2, 1).reshape(length, n * r, gd)
-            seq = torch.stack([seq, seq.flip(0)], dim=1)
-        else:
-            # (L, 2, N, R, G*D) views; the stack is the only full copy (a reshape to
-            # N * R before it would copy once more)
-            seq = u.reshape(n, 2, gd, r, length).permute(4, 1, 0, 3, 2)
-            seq = torch.stack([seq[:, 0], seq[:, 1].flip(0)], dim=1)
-            seq = seq.reshape(length, 2, n * r, gd)
-        return seq, (n, r, length)
-
-    def _proj_as_product(self, x):
-        """Whether U, a plain 1x1 conv, runs as :meth:`_projected_sequences`
-        (tracers, compilers, torch function modes and autocast get the conv)."""
-        p = self.proj
-        return (type(p) is nn.Conv2d and p.kernel_size == (1, 1)
-                and p.stride == (1, 1) and p.padding == (0, 0)
-                and p.dilation == (1, 1) and p.groups == 1
-                and x.dtype == p.weight.dtype and not _plain_graph()
-                and not torch.is_autocast_enabled(x.device.type))
-
-    def _projected_sequences(self, x):
-        """:meth:`_sequences` for a 1x1 U: both directions' ``U x + b`` as one
-        batched product straight into the scan's layout, the backward direction
-        reading the flipped input. The conv's (N, 2 G D, R, L) output needed a
-        strided copy into that layout costing as much as the conv (Layer-RNN A's
-        horizontal pass, 2 CPU cores: forward 17 -> 10 ms, with backward 52 -> 28)."""
-        if self.axis == 'vertical':
-            x = x.transpose(2, 3)  # a 1x1 conv commutes with it
-        n, c, r, length = x.shape
-        gd = self.gates * self.hidden_channels
-        xs = x.permute(3, 0, 2, 1).reshape(length, n * r, c)
-        x2 = torch.stack([xs, xs.flip(0)]).view(2, length * n * r, c)
-        weight = self.proj.weight.view(2, gd, c).transpose(1, 2)
-        bias = self.proj.bias
-        u = (torch.bmm(x2, weight) if bias is None else torch.baddbmm(
-            bias.view(2, 1, gd), x2, weight))
-        return u.view(2, length, n * r, gd).transpose(0, 1), (n, r, length)
+            u = u.unsqueeze(1).expand(n, 2, gd, r, length)
+        else:  # the conv computed [forward; backward]
+            u = u.reshape(n, 2, gd, r, length)
+        u = u.permute(4, 1, 0, 3, 2)  # (L, 2, N, R, G*D)
+        seq = torch.stack([u[:, 0], u[:, 1].flip(0)], dim=1)
+        return seq.reshape(length, 2, n * r, gd), (n, r, length)
 
     def _rnn_step(self, u, h):
-        pre = u if h is None else torch.baddbmm(u, h, self.weight_hh)
+        pre = u + h @ self.weight_hh
         if self.layer_norm:
             pre = F.layer_norm(pre, (self.hidden_channels, ))
-            pre = torch.addcmul(self.ln_bias[:, None], pre,
-                                self.ln_weight[:, None])
+            pre = pre * self.ln_weight[:, None] + self.ln_bias[:, None]
         return self.act(pre)
 
     def _gru_step(self, u, h):
-        _, u_z, u_n = u.chunk(3, dim=-1)
-        if h is None:
-            z = torch.sigmoid(u_z)
-            return (1 - z) * self.act(u_n)
-        # five elementwise passes a step instead of nine: r and z in one sigmoid,
-        # u_n + r * (V^n h) as one addcmul, (1 - z) n + z h as one lerp
-        rec = torch.bmm(h, self.weight_hh)
         d = self.hidden_channels
-        r, z = torch.sigmoid(u[..., :2 * d] + rec[..., :2 * d]).chunk(2, dim=-1)
-        n = self.act(torch.addcmul(u_n, r, rec[..., 2 * d:]))
-        return torch.lerp(n, h, z)
+        v_rz, v_n = self.weight_hh.split([2 * d, d], dim=-1)
+        u_rz, u_n = u.split([2 * d, d], dim=-1)
+        r, z = torch.sigmoid(u_rz + h @ v_rz).chunk(2, dim=-1)
+        n = self.act(u_n + (r * h) @ v_n)
+        return (1 - z) * n + z * h
 
     def forward(self, x):
         seq, (n, r, length) = self._sequences(x)
         step = self._gru_step if self.cell == 'gru' else self._rnn_step
-        h, outs = None, []
+        h = seq.new_zeros(2, n * r, self.hidden_channels)  # x_0 = 0
+        outs = []
         # unbind, not seq[t]: the backward of each seq[t] writes its gradient into
         # a zero tensor of the whole sequence, and autograd sums L of them (O(L^2)
         # memory traffic); unbind's backward stacks the L gradients once
@@ -268,10 +230,17 @@ class SpatialRNN(BaseModule):
 
 
 class FeatureFusion(nn.Module):
-    """How a module's output F(X) joins its input X (the paper's Section 3).
+    """How a module's output F(X) joins its input X (the paper's Section 3, eqs. 2-4).
 
-    ``'forward'``: F(X); ``'sum'``: X + F(X), X through a 1x1 conv (no bias) when
-    the channels differ (as in the paper's Network C); ``'concat'``: [X; F(X)].
+    ``'forward'``: F(X); ``'concat'``: [X; F(X)]; ``'sum'``: X + F(X). Where a
+    sum's module widens the map (the paper's A-Sum: "1x1 convolution is used to match
+    dimensions"), a 1x1 conv (no bias) first lifts X to the module's width and the
+    module reads the lifted map: ``P X + F(P X)``. This reading reproduces the
+    paper's A-Sum-GRU count (1.99M; a projection of the shortcut alone gives 1.72M:
+    ``configs/lrnn/README.md``).
+
+    ``fusion(x, branch)`` runs ``branch`` (the module's body, a callable) on X (or
+    P X) and joins the result.
 
     Args:
         in_channels (int): channels of X.
@@ -285,22 +254,28 @@ class FeatureFusion(nn.Module):
         if mode not in FUSIONS:
             invalid_arg(self, 'mode', mode, f'one of {FUSIONS}')
         self.mode = mode
-        self.shortcut = None
+        self.projection = None
         if mode == 'sum' and in_channels != branch_channels:
-            self.shortcut = build_conv_layer(
+            self.projection = build_conv_layer(
                 conv_cfg, in_channels, branch_channels, 1, bias=False)
+        # what the branch reads
+        self.branch_in_channels = (branch_channels if self.projection
+                                   is not None else in_channels)
         self.out_channels = {
             'forward': branch_channels,
             'sum': branch_channels,
             'concat': in_channels + branch_channels
         }[mode]
 
-    def forward(self, x, y):
+    def forward(self, x, branch):
+        if self.projection is not None:
+            x = self.projection(x)
+        y = branch(x)
         if self.mode == 'forward':
             return y
         if self.mode == 'concat':
             return torch.cat([x, y], dim=1)
-        return y + (x if self.shortcut is None else self.shortcut(x))
+        return x + y
 
 
 class LRNNModule(BaseModule):
@@ -311,8 +286,9 @@ class LRNNModule(BaseModule):
     default: D x d, then D x D), V (D x D) and b, so the module has
     ``2 G (d D + D^2 + D) + 2 G (2 D^2 + D)`` parameters (G = 1 for ``'rnn'``,
     3 for ``'gru'``; with Layer Normalization, each direction's b is replaced by a
-    gain and a bias: 2D instead of D), plus the 1x1 shortcut of ``'sum'`` fusion
-    when ``d != D``.
+    gain and a bias: 2D instead of D). With ``'sum'`` fusion and ``d != D``, a 1x1
+    conv (d D) lifts the input to D channels first and the module reads those
+    (:class:`FeatureFusion`): d is D in the count above.
 
     Args:
         in_channels (int): d.
@@ -342,20 +318,24 @@ class LRNNModule(BaseModule):
             layer_norm = cell == 'rnn'
         if fusion not in FUSIONS:
             invalid_arg(self, 'fusion', fusion, f'one of {FUSIONS}')
+        self.fusion = FeatureFusion(in_channels, hidden_channels, fusion,
+                                    conv_cfg)
         kw = dict(cell=cell, layer_norm=layer_norm, activation=activation,
                   merge='sum', kernel_size=kernel_size,
                   recurrent_init=recurrent_init, conv_cfg=conv_cfg)
-        self.horizontal = SpatialRNN(in_channels, hidden_channels,
-                                     axis='horizontal', **kw)
+        self.horizontal = SpatialRNN(self.fusion.branch_in_channels,
+                                     hidden_channels, axis='horizontal', **kw)
         self.vertical = SpatialRNN(hidden_channels, hidden_channels,
                                    axis='vertical', **kw)
-        self.fusion = FeatureFusion(in_channels, hidden_channels, fusion,
-                                    conv_cfg)
         self.in_channels = in_channels
         self.out_channels = self.fusion.out_channels
 
+    def branch(self, x):
+        """The two passes, without the fusion."""
+        return self.vertical(self.horizontal(x))
+
     def forward(self, x):
-        return self.fusion(x, self.vertical(self.horizontal(x)))
+        return self.fusion(x, self.branch)
 
 
 class SpatialRecurrence(BaseModule):
