@@ -3,8 +3,7 @@ import torch
 from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 
 from mmrla.models import RLABasicBlock, RLABottleneck, RLAResNet
-from mmrla.models.layers import (ECALayer, eca_adaptive_kernel_size,
-                                 gated_residual)
+from mmrla.models.layers import ECALayer, eca_adaptive_kernel_size
 
 DEPTHS = {18: RLABasicBlock, 34: RLABasicBlock, 50: RLABottleneck,
           101: RLABottleneck, 152: RLABottleneck}
@@ -82,69 +81,6 @@ def test_eca_layer_matches_its_definition():
     gate = torch.sigmoid(weight[0] * padded[:, :-2] + weight[1] * padded[:, 1:-1]
                          + weight[2] * padded[:, 2:])
     torch.testing.assert_close(layer(x), x * gate[:, :, None, None])
-
-
-def _gated_residual_reference(layer, branch, identity, relu):
-    out = torch.addcmul(identity, branch, layer.gate(branch))
-    return out.relu() if relu else out
-
-
-@pytest.mark.parametrize('relu', [True, False])
-@pytest.mark.parametrize('frozen', [(), ('branch', ), ('weight', ),
-                                    ('identity', 'weight')])
-def test_gated_residual_backward_is_autograds(relu, frozen):
-    """The fused backward gives autograd's gradients of the plain composition
-    for every input that needs one, and none for the others."""
-    torch.manual_seed(0)
-    layer = ECALayer(6, kernel_size=3).double()
-    layer.conv.weight.requires_grad_('weight' not in frozen)
-    branch = torch.randn(2, 6, 5, 3, dtype=torch.float64)
-    identity = torch.randn(2, 6, 5, 3, dtype=torch.float64)
-    grad_out = torch.randn(2, 6, 5, 3, dtype=torch.float64)
-    results = []
-    for fn in (_gated_residual_reference, gated_residual):
-        b = branch.clone().requires_grad_('branch' not in frozen)
-        i = identity.clone().requires_grad_('identity' not in frozen)
-        layer.zero_grad()
-        out = fn(layer, b, i, relu)
-        out.backward(grad_out)
-        results.append([out, b.grad, i.grad, layer.conv.weight.grad])
-    (ref_out, *ref_grads), (out, *grads) = results
-    assert type(out.grad_fn).__name__ != 'ReluBackward0'  # the fused one ran
-    torch.testing.assert_close(out, ref_out, rtol=0, atol=1e-12)
-    if relu:
-        assert (out == 0).any() and (out > 0).any()
-    for name, ref, got in zip(('branch', 'identity', 'weight'), ref_grads,
-                              grads):
-        if name in frozen:
-            assert got is None
-        else:
-            torch.testing.assert_close(got, ref, rtol=0, atol=1e-12)
-
-
-def test_gated_residual_inference_and_autocast():
-    torch.manual_seed(0)
-    layer = ECALayer(8, kernel_size=3)
-    branch, identity = torch.randn(2, 2, 8, 4, 4)
-    expected = _gated_residual_reference(layer, branch, identity, True)
-    with torch.no_grad():
-        out = gated_residual(layer, branch.clone(), identity, inplace=False)
-        torch.testing.assert_close(out, expected)
-        written = branch.clone()
-        out = gated_residual(layer, written, identity, inplace=True)
-        assert out.data_ptr() == written.data_ptr()  # no new tensor
-        torch.testing.assert_close(out, expected)
-    # bf16 autocast: the recomputed gate in backward runs under it too
-    grads = []
-    for fn in (_gated_residual_reference, gated_residual):
-        layer.zero_grad()
-        b = branch.clone().requires_grad_()
-        with torch.autocast('cpu', dtype=torch.bfloat16):
-            fn(layer, b.bfloat16(), identity.bfloat16(), True).float().sum(
-            ).backward()
-        grads.append((b.grad, layer.conv.weight.grad))
-    for ref, got in zip(*grads):
-        torch.testing.assert_close(got, ref, rtol=2e-2, atol=1e-2)
 
 
 def classifier_params(depth, attention=None):

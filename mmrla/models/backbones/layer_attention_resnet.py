@@ -139,10 +139,8 @@ class LayerAttentionResNet(ResNetBody):
     def forward_block(self, stage, index, block, x, state):
         layer = self._first_block[stage] + index
         branch, identity = block.forward_parts(x)
-        context, link = self.contexts[layer].read(branch)
-        state = self.lstm(context, state)
+        state = self.lstm(self.contexts[layer](branch), state)
         alpha = self.attention_heads[layer](state[0])
         self.last_attention.append(alpha.detach())
-        x = block.merge(branch, identity, inplace=True,
-                        scale=alpha[:, :, None, None], link=link)
+        x = block.merge(branch, identity, scale=alpha[:, :, None, None])
         return x, state

@@ -12,25 +12,29 @@ mmpretrain's :class:`ResNet` (stem, ``ResLayer``, ``BasicBlock``, the ResNeXt
   residual branch, composed in by one factory.
 
 Subclasses add a companion by overriding ``init_state``, ``forward_block``,
-``stage_output``, ``extra_block_kwargs`` and ``companion_modules``.
+``stage_output``, ``extra_block_kwargs`` and ``companion_modules``. Every stage and
+block still runs through its module call (``layerN(x, walk)``, ``block(x, walk)``), so
+forward and backward hooks see the feature maps as on upstream ``ResNet``; the
+companion's state travels alongside in a :class:`CompanionWalk`.
 """
 import os.path as osp
 from collections.abc import Sequence
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 import torch.utils.checkpoint as cp
 from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmcv.cnn.bricks import DropPath
 from mmengine.model.weight_init import constant_init
-from mmpretrain.models.backbones.resnet import BasicBlock, ResNet, get_expansion
+from mmpretrain.models.backbones.resnet import (BasicBlock, ResLayer, ResNet,
+                                                get_expansion)
 from mmpretrain.models.backbones.resnext import Bottleneck as _Bottleneck
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmrla.registry import register_model
 
-from ..layers import (build_channel_attention, eca_adaptive_kernel_size,
-                      gated_residual, scaled_residual)
+from ..layers import build_channel_attention, eca_adaptive_kernel_size
 from ..utils import check_common_args, invalid_arg
 
 # upstream ResNet arguments that reach it through **kwargs, checked up front
@@ -38,45 +42,72 @@ COMMON_ARGS = ('in_channels', 'avg_down', 'conv_cfg', 'norm_cfg', 'norm_eval',
                'with_cp', 'zero_init_residual', 'init_cfg', 'drop_path_rate')
 
 
-def conv_xh(conv, x, h, x_part=None):
-    """``conv(concat(x, h))`` without materialising the concatenation.
+class CompanionBlock:
+    """A block that a recurrent companion can run: ``block(x)`` is the plain
+    block (:meth:`forward_plain`); ``block(x, walk)`` hands it to the companion
+    (``walk.step``, which calls the backbone's ``forward_block``). Either way the
+    block is called as a module, so its hooks fire and see its output."""
 
-    A conv over concatenated channels is the sum of convs over each part with the
-    matching slices of its weight. Skipping ``torch.cat`` saves a copy of every block
-    input (and keeping it for backward): RLA's main time and memory overhead beyond its
-    FLOPs, in training. Other conv types (``conv_cfg``) and inference get the plain
-    concatenation. ``x_part``, if given, is the x half (``conv`` over x with
-    ``conv.weight[:, :C]``), computed by the caller together with another conv
-    that reads x.
+    def forward_plain(self, x):
+        raise NotImplementedError
 
-    ``h=None`` with a conv that has more input channels than ``x``: h is zero
-    (RLA's state before its first update), and so is its part of the conv, which
-    is skipped (with the concatenation of zeros it would read).
+    def forward(self, x, walk=None):
+        if walk is None:
+            return self.forward_plain(x)
+        return walk.step(self, x)
+
+
+class CompanionStage:
+    """A stage (a sequence of :class:`CompanionBlock`) whose call passes the
+    companion's walk on to every block: ``stage(x, walk)`` returns the feature
+    map, as upstream stages do; the state travels in ``walk``."""
+
+    def forward(self, x, walk=None):
+        for block in self:
+            x = block(x, walk)
+        return x
+
+
+class CompanionResLayer(CompanionStage, ResLayer):
+    """mmpretrain's ``ResLayer`` whose call takes the companion's walk."""
+
+
+class CompanionWalk:
+    """The companion's state during one forward pass.
+
+    The body hands it to every stage call; each block hands itself back through
+    :meth:`step`, which runs the backbone's ``forward_block`` for the current
+    ``(stage, index)`` and keeps the new state.
     """
-    if x_part is not None:
-        if h is None:
-            return x_part
-        # in place into the fresh conv output (its backward does not read it)
-        return conv._conv_forward(h, conv.weight[:, -h.shape[1]:],
-                                  None).add_(x_part)
+
+    def __init__(self, companion, state):
+        self.companion = companion
+        self.state = state
+        self.stage = self.index = 0
+
+    def enter(self, stage):
+        self.stage, self.index = stage, 0
+
+    def step(self, block, x):
+        x, self.state = self.companion.forward_block(self.stage, self.index,
+                                                     block, x, self.state)
+        self.index += 1
+        return x
+
+
+def conv_xh(conv, x, h, x_part=None):
+    """``conv(concat(x, h))``: the first conv of a block that also reads the
+    companion's state ``h`` (None: the block reads ``x`` alone).
+
+    ``x_part``, if given, is that conv's x half (``conv`` over ``x`` with
+    ``conv.weight[:, :C]``), computed by the caller together with another 1x1
+    conv that reads ``x`` (:meth:`RLAResNet._project`); only the h half is left.
+    """
     if h is None:
-        c = x.shape[1]
-        if c == conv.in_channels:
-            return conv(x)
-        if type(conv) is nn.Conv2d and conv.groups == 1:
-            return conv._conv_forward(x, conv.weight[:, :c], conv.bias)
-        # other conv types get the zeros
-        return conv(torch.cat(
-            [x, x.new_zeros(x.shape[0], conv.in_channels - c, *x.shape[2:])],
-            dim=1))
-    # Without autograd nothing is kept for backward, and one conv over the
-    # concatenation is faster than two (CPU inference of RLA-R50: -7 %).
-    if (type(conv) is not nn.Conv2d or conv.groups != 1
-            or not torch.is_grad_enabled()):
-        return conv(torch.cat([x, h], dim=1))
-    c = x.shape[1]
-    out = conv._conv_forward(x, conv.weight[:, :c], conv.bias)
-    return out + conv._conv_forward(h, conv.weight[:, c:], None)
+        return conv(x)
+    if x_part is not None:
+        return x_part + F.conv2d(h, conv.weight[:, -h.shape[1]:])
+    return conv(torch.cat([x, h], dim=1))
 
 
 def is_pointwise(conv):
@@ -87,15 +118,17 @@ def is_pointwise(conv):
             and conv.groups == 1 and conv.bias is None)
 
 
-class SplitBlockMixin:
+class SplitBlockMixin(CompanionBlock):
     """A residual block that exposes its residual branch and its shortcut.
 
     ``forward_parts(x, h)`` returns ``(branch, identity)``; ``h``, if given, is
     concatenated to the block's input (``extra_in_channels`` channels) in front of
     the first conv and never reaches the shortcut. An optional channel attention
     scales the branch after its last layer. ``merge`` adds the two (ReLU after the
-    addition for post-activation blocks, none for pre-activation ones);
-    ``forward(x, h=None)`` is ``merge(*forward_parts(x, h))``.
+    addition for post-activation blocks, none for pre-activation ones).
+
+    Called as a module, ``block(x)`` is the plain block; ``block(x, walk)``
+    lets a recurrent companion run it (:class:`CompanionBlock`).
     """
     preact = False
 
@@ -113,68 +146,35 @@ class SplitBlockMixin:
         other 1x1 convs may run this one with them and pass ``x_part``."""
         return None
 
-    @property
-    def gated(self):
-        """Whether the branch has a gating attention (ECA): one that
-        :meth:`merge` applies, in the same pass as the addition."""
-        return hasattr(self.attn, 'gate_of_pooled')
-
     def forward_parts(self, x, h=None, x_part=None):
-        """``(branch, identity)``; ``x_part`` as in :func:`conv_xh` (only for
-        blocks with an ``input_conv``)."""
-        branch, identity = self.parts_before_gate(x, h, x_part)
-        if self.gated:
-            branch = self.attn(branch)
-        return branch, identity
+        """``(branch, identity)``, the branch after the channel attention;
+        ``x_part`` as in :func:`conv_xh` (only for blocks with an
+        ``input_conv``)."""
 
-    def parts_before_gate(self, x, h=None, x_part=None):
-        """``(branch, identity)`` with the branch before a gating attention
-        (ECA), which ``merge(..., gated=True)`` applies; other attentions (SE)
-        are applied to the branch."""
-
-        def _inner(x, h, x_part):
+        def parts(x, h, x_part):
             branch, identity = self._parts(x, h, x_part)
-            if self.attn is not None and not self.gated:
+            if self.attn is not None:
                 branch = self.attn(branch)
             return branch, identity
 
         needs_grad = x.requires_grad or (h is not None and h.requires_grad)
         if self.with_cp and needs_grad:
-            return cp.checkpoint(_inner, x, h, x_part, use_reentrant=False)
-        return _inner(x, h, x_part)
+            return cp.checkpoint(parts, x, h, x_part, use_reentrant=False)
+        return parts(x, h, x_part)
 
-    def merge(self, branch, identity, inplace=False, gated=False, scale=None,
-              link=None):
-        """``relu(branch + identity)`` (no ReLU for pre-activation blocks); with
-        ``gated=True`` the branch is first scaled by the gating attention's
-        gate (the branch from :meth:`parts_before_gate`); ``scale`` (a tensor
-        that broadcasts to the branch, e.g. layer attention's alpha) scales it
-        in the same pass as the addition (``link``: see
-        :func:`~mmrla.models.layers.scaled_residual`).
-
-        ``inplace=True`` adds into ``branch`` (as upstream ResNet blocks do, which
-        saves a tensor per block); only when the caller no longer needs ``branch``.
-        """
+    def merge(self, branch, identity, scale=None, inplace=False):
+        """``relu(scale * branch + identity)`` (no ReLU for pre-activation
+        blocks); ``scale`` (e.g. layer attention's alpha) broadcasts to the
+        branch. ``inplace=True`` adds into ``branch``, as upstream blocks do,
+        when the caller no longer needs it."""
         if scale is not None:
-            if gated and self.gated:
-                raise ValueError('merge: scale and a gating attention '
-                                 '(gated=True) together')
-            if isinstance(self.drop_path, nn.Identity):
-                return scaled_residual(branch, identity, scale, link,
-                                       relu=not self.preact, inplace=inplace)
             branch, inplace = branch * scale, True
-        if gated and self.gated:
-            if isinstance(self.drop_path, nn.Identity):
-                return gated_residual(self.attn, branch, identity,
-                                      relu=not self.preact, inplace=inplace)
-            branch, inplace = self.attn(branch), True
         branch = self.drop_path(branch)
         out = branch.add_(identity) if inplace else branch + identity
         return out if self.preact else self.relu(out)
 
-    def forward(self, x, h=None):
-        branch, identity = self.parts_before_gate(x, h)
-        return self.merge(branch, identity, inplace=True, gated=True)
+    def forward_plain(self, x):
+        return self.merge(*self.forward_parts(x), inplace=True)
 
 
 class SplitBasicBlock(SplitBlockMixin, BasicBlock):
@@ -321,8 +321,10 @@ class CompanionHooks:
     """The hooks through which a recurrent companion walks along a staged body.
 
     A body's forward calls ``init_state`` after its stem, ``forward_block`` for
-    every block and ``stage_output`` for every returned stage; these defaults make
-    the plain network. Companions override them (RLA-Net, CRMN, RA-LSTM, ...).
+    every block (from inside the block's module call, see
+    :class:`CompanionWalk`) and ``stage_output`` for every returned stage; these
+    defaults make the plain network. Companions override them (RLA-Net, CRMN,
+    RA-LSTM, ...).
     """
 
     def init_state(self, x):
@@ -330,8 +332,11 @@ class CompanionHooks:
         return None
 
     def forward_block(self, stage, index, block, x, state):
-        """Runs block ``index`` of stage ``stage``; returns ``(x, state)``."""
-        return block(x), state
+        """Runs block ``index`` of stage ``stage``; returns ``(x, state)``.
+        Overrides compute the block through its parts (``forward_parts``,
+        ``merge``) or :meth:`CompanionBlock.forward_plain`, never through the
+        block's call, which is already running."""
+        return block.forward_plain(x), state
 
     def stage_output(self, stage, x, state):
         """What the backbone returns for an ``out_indices`` stage."""
@@ -582,7 +587,7 @@ class ResNetBody(CompanionHooks, ResNet):
         kwargs.update(self._split_kwargs)
         kwargs.update(self.extra_block_kwargs(stage))
         kwargs['attention'] = self._stage_attention_cfgs[stage]
-        return super().make_res_layer(**kwargs)
+        return CompanionResLayer(**kwargs)
 
     def _make_stem_layer(self, in_channels, stem_channels):
         if self.stem_type == 'imagenet':
@@ -662,13 +667,13 @@ class ResNetBody(CompanionHooks, ResNet):
 
     def forward(self, x):
         x = self._forward_stem(x)
-        state = self.init_state(x)
+        walk = CompanionWalk(self, self.init_state(x))
         outs = []
         for i, layer_name in enumerate(self.res_layers):
-            for j, block in enumerate(getattr(self, layer_name)):
-                x, state = self.forward_block(i, j, block, x, state)
+            walk.enter(i)
+            x = getattr(self, layer_name)(x, walk)
             if self.preact and i == self.num_stages - 1:
                 x = self.relu(self.final_norm(x))
             if i in self.out_indices:
-                outs.append(self.stage_output(i, x, state))
+                outs.append(self.stage_output(i, x, walk.state))
         return tuple(outs)

@@ -18,9 +18,9 @@ from mmrla.registry import register_model
 
 from ..layers import (RLAStageCell, build_channel_attention,
                       eca_adaptive_kernel_size)
-from ..layers.lstm import _plain_graph
 from ..utils import check_common_args, invalid_arg
-from .resnet_body import is_int
+from .resnet_body import (CompanionBlock, CompanionHooks, CompanionStage,
+                          CompanionWalk, is_int)
 
 
 # upstream MobileNetV2 arguments that reach it through **kwargs, checked up front
@@ -28,42 +28,17 @@ COMMON_ARGS = ('conv_cfg', 'norm_cfg', 'act_cfg', 'norm_eval', 'with_cp',
                'init_cfg')
 
 
-def batch_norm_parts(norm, parts):
-    """``norm`` (an ``nn.BatchNorm2d``) of ``torch.cat(parts, 1)``, part by
-    part: what its forward does, on the slices of its affine parameters and
-    running statistics (updated in place, as one call would)."""
-    factor = 0.0 if norm.momentum is None else norm.momentum
-    if norm.training and norm.track_running_stats:
-        norm.num_batches_tracked.add_(1)
-        if norm.momentum is None:  # cumulative moving average
-            factor = 1.0 / float(norm.num_batches_tracked)
-    batch_stats = norm.training or (norm.running_mean is None
-                                    and norm.running_var is None)
-    tracked = not norm.training or norm.track_running_stats
-    outs, start = [], 0
-    for x in parts:
-        channels = slice(start, start + x.shape[1])
-        start = channels.stop
-
-        def part(t, used=True):
-            return t[channels] if t is not None and used else None
-
-        outs.append(
-            F.batch_norm(x, part(norm.running_mean, tracked),
-                         part(norm.running_var, tracked), part(norm.weight),
-                         part(norm.bias), batch_stats, factor, norm.eps))
-    return outs
-
-
-class RLAInvertedResidual(BaseModule):
+class RLAInvertedResidual(CompanionBlock, BaseModule):
     """An inverted residual whose depthwise conv also reads the RLA state.
 
     ``expand`` (1x1, absent when ``expand_ratio == 1``) maps the input to
     ``hidden`` channels; h (``rla_channels``) is concatenated to it; ``depthwise``
     (3x3, ``hidden + k`` groups) and ``project`` (1x1 to ``out_channels``, no
-    activation) follow, then the optional channel attention. ``forward(x, h)``
+    activation) follow, then the optional channel attention. ``forward_parts(x, h)``
     returns ``(out, y)``: ``y`` is the projection output (what the RLA update reads)
-    and ``out = x + y`` where the block has a residual connection.
+    and ``out = x + y`` where the block has a residual connection. Called as a
+    module, ``block(x, walk)`` lets :class:`RLAMobileNetV2` run it with its state
+    (:class:`~mmrla.models.backbones.resnet_body.CompanionBlock`).
     """
 
     def __init__(self,
@@ -102,106 +77,32 @@ class RLAInvertedResidual(BaseModule):
         self.project = ConvModule(mixed, out_channels, 1, act_cfg=None, **common)
         self.attn = build_channel_attention(attention, out_channels)
 
-    def splits_mixed_input(self):
-        """Whether :meth:`mixed_branch` runs ``depthwise`` and ``project`` on
-        ``a`` and ``h`` apart: with gradients (see there) where
-        :meth:`can_split_mixed_input`."""
-        return torch.is_grad_enabled() and self.can_split_mixed_input()
+    def forward_parts(self, x, h):
+        """``(out, y)`` (see the class)."""
 
-    def can_split_mixed_input(self):
-        """Plain convs (a depthwise one, zero-padded) and a BatchNorm2d, an
-        activation without parameters, and no tracer, torch.compile or torch
-        function mode (they see the concatenation, as the modules define it;
-        the paper-unit counter counts what the official code computes)."""
-        dw, pj = self.depthwise, self.project
-        return (type(dw.conv) is nn.Conv2d
-                and type(pj.conv) is nn.Conv2d
-                and dw.conv.groups == dw.conv.in_channels
-                and dw.conv.padding_mode == 'zeros'
-                and dw.order == ('conv', 'norm', 'act')
-                and not dw.with_explicit_padding and dw.with_norm
-                and type(dw.norm) is nn.BatchNorm2d and dw.with_activation
-                and not any(True for _ in dw.activate.parameters())
-                and pj.order[:2] == ('conv', 'norm')
-                and not pj.with_activation
-                and not _plain_graph())
-
-    def mixed_branch(self, a, h):
-        """``project(depthwise(cat([a, h])))`` without the concatenation.
-
-        The depthwise conv, its BN and its activation work channel by channel,
-        and the projection of a concatenation is the sum of the projections of
-        its parts by the matching columns of the weight. In training, with
-        backward, this made RLA-MobileNetV2's step 3-8 % faster on CPU (batch
-        8, in one process: 1.449 -> 1.398 and 1.494 -> 1.379 x MobileNetV2).
-        Inference keeps the concatenation: there the split measured 2-6 %
-        slower, as the narrow 1x1 convs cost per call about as much as the
-        wide one. Strided blocks concatenate after the depthwise conv, at a
-        quarter of the size, for one projection (inference 2 % faster).
-
-        ``h=None``: h is zero (before RLA's first update), with or without
-        gradients. Its depthwise conv is then zero (its bias, if any) and its
-        BN and activation one value per channel, which the projection turns
-        into one per output channel: they run on a 1x2 map per image instead
-        of the whole map, and nothing is concatenated.
-        """
-        dw, pj = self.depthwise, self.project
-        conv, split = dw.conv, a.shape[1]
-        zero = h is None and self.can_split_mixed_input()
-        if h is None and not zero:
-            h = a.new_zeros(a.shape[0], self.rla_channels, *a.shape[2:])
-        strided = (not zero and not torch.is_grad_enabled()
-                   and conv.stride != (1, 1) and self.can_split_mixed_input())
-        if not (zero or strided or self.splits_mixed_input()):
-            return self.project(self.depthwise(torch.cat([a, h], dim=1)))
-
-        def depthwise(part, channels):
-            return F.conv2d(part, conv.weight[channels],
-                            None if conv.bias is None else conv.bias[channels],
-                            conv.stride, conv.padding, conv.dilation,
-                            part.shape[1])
-
-        if zero:
-            # Two values per channel and image: a training BN needs more than
-            # one, and the batch statistics of a constant are the same for
-            # any number of copies.
-            h_dw = a.new_zeros(a.shape[0], self.rla_channels, 1, 2)
-            if conv.bias is not None:
-                h_dw = h_dw + conv.bias[split:, None, None]
-        else:
-            h_dw = depthwise(h, slice(split, None))
-        parts = batch_norm_parts(dw.norm,
-                                 [depthwise(a, slice(0, split)), h_dw])
-        parts = [dw.activate(p) for p in parts]
-        if strided:
-            # inference, strided: concatenated after the depthwise conv, at a
-            # quarter of the size, for one projection
-            return pj(torch.cat(parts, dim=1))
-        if zero:
-            parts[1] = parts[1][..., :1]
-        weight = pj.conv.weight
-        out = F.conv2d(parts[0], weight[:, :split], pj.conv.bias)
-        # (broadcast from 1x1 for a zero h)
-        out = out.add_(F.conv2d(parts[1], weight[:, split:]))
-        return pj.norm(out) if pj.with_norm else out
-
-    def forward(self, x, h):
-        """``(out, y)`` (see the class); ``h=None`` is a zero h."""
-
-        def _inner_forward(x, h):
+        def parts(x, h):
             a = x if self.expand is None else self.expand(x)
-            y = self.mixed_branch(a, h)
+            y = self.project(self.depthwise(torch.cat([a, h], dim=1)))
             if self.attn is not None:
                 y = self.attn(y)
             return (x + y if self.use_res_connect else y), y
 
-        if self.with_cp and x.requires_grad:
-            return cp.checkpoint(_inner_forward, x, h, use_reentrant=False)
-        return _inner_forward(x, h)
+        if self.with_cp and (x.requires_grad or h.requires_grad):
+            return cp.checkpoint(parts, x, h, use_reentrant=False)
+        return parts(x, h)
+
+    def forward_plain(self, x):
+        """The block with a zero state (RLA's state before its first update)."""
+        h = x.new_zeros(x.shape[0], self.rla_channels, *x.shape[2:])
+        return self.forward_parts(x, h)[0]
+
+
+class CompanionSequential(CompanionStage, nn.Sequential):
+    """A stage of :class:`RLAInvertedResidual` blocks: ``stage(x, walk)``."""
 
 
 @register_model
-class RLAMobileNetV2(MobileNetV2):
+class RLAMobileNetV2(CompanionHooks, MobileNetV2):
     """RLA-MobileNetV2 backbone (`RLA-Net <https://arxiv.org/abs/2110.11852>`_).
 
     As in the official code: after the stem, h = zeros(k, H/2, W/2). Every inverted
@@ -379,27 +280,30 @@ class RLAMobileNetV2(MobileNetV2):
                     act_cfg=self.act_cfg,
                     with_cp=self.with_cp))
             self.in_channels = out_channels
-        return nn.Sequential(*blocks)
+        return CompanionSequential(*blocks)
+
+    def init_state(self, x):
+        # h = zeros at the stem output's size, on x's device, dtype and layout
+        return self.rla1.init_state(x)
+
+    def forward_block(self, stage, index, block, x, h):
+        cell = getattr(self, f'rla{stage + 1}')
+        x, y = block.forward_parts(x, h)
+        if block.stride != 1:
+            h = cell.pool(h, block.stride)
+        return x, cell(h, y, index)
 
     def forward(self, x):
         x = self.conv1(x)
-        # h starts at zero, held as None until the first update: the first
-        # block's part of it is one value per channel (see mixed_branch) and
-        # the first update adds nothing (blocks that need the map make it on
-        # x's device and dtype, so any device, dtype and autocast work)
-        h = None
+        walk = CompanionWalk(self, self.init_state(x))
         outs = []
         for i, layer_name in enumerate(self.layers[:-1]):
-            cell = getattr(self, f'rla{i + 1}')
-            for b, block in enumerate(getattr(self, layer_name)):
-                x, y = block(x, h)
-                if block.stride != 1 and h is not None:
-                    h = cell.pool(h, block.stride)
-                h = cell(h, y, b)
+            walk.enter(i)
+            x = getattr(self, layer_name)(x, walk)
             if i in self.out_indices:
                 outs.append(x)
         if self.h_readout:
-            x = torch.cat([x, F.relu6(self.rla_norm(h))], dim=1)
+            x = torch.cat([x, F.relu6(self.rla_norm(walk.state))], dim=1)
         x = self.conv2(x)
         if len(self.layers) - 1 in self.out_indices:
             outs.append(x)

@@ -11,7 +11,6 @@ from mmcv.cnn import build_norm_layer
 from mmrla.registry import register_model
 
 from ..layers import RLA_CELLS
-from ..layers.lstm import _plain_graph
 from .resnet_body import (ResNetBody, SplitBasicBlock, SplitBottleneck, is_int,
                           is_pointwise)
 
@@ -165,19 +164,11 @@ class RLAResNet(ResNetBody):
     def forward_block(self, stage, index, block, x, state):
         cell = getattr(self, f'rla{stage + 1}')
         cell_state, x_part = state
-        # Before the first block h is init_state's zeros: None skips their part
-        # of conv1 (RLA-R50's first block reads 64 + 32 channels at 56x56).
-        # Tracers, torch.compile and function modes (the paper-unit counter,
-        # which counts what the official code computes) see the zeros.
-        first = stage == 0 and index == 0 and not _plain_graph()
-        h = cell.hidden(cell_state) if self.exchange and not first else None
-        if self.update_source == 'branch':
-            # the paper-prose update reads the (scaled) branch after the merge
-            branch, identity = block.forward_parts(x, h, x_part)
-            x = block.merge(branch, identity)
-        else:
-            branch, identity = block.parts_before_gate(x, h, x_part)
-            x = block.merge(branch, identity, inplace=True, gated=True)
+        h = cell.hidden(cell_state) if self.exchange else None
+        branch, identity = block.forward_parts(x, h, x_part)
+        # the branch-reading update needs the branch after the addition
+        x = block.merge(branch, identity,
+                        inplace=self.update_source != 'branch')
         if block.stride != 1:
             cell_state = cell.pool(cell_state, block.stride)
         y = dict(output=x, branch=branch, identity=identity)[self.update_source]

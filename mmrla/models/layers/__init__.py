@@ -1,19 +1,18 @@
 from .channel_attention import (ECALayer, build_channel_attention,
-                                eca_adaptive_kernel_size, gated_residual)
+                                eca_adaptive_kernel_size)
 from .layer_context import LayerContext, resample_channels
 from .lstm import LSTMCell
 from .pooling import avg_pool
 from .spatial_rnn import (ConvLRNN, FeatureFusion, LRNNModule,
                           SpatialRecurrence, SpatialRNN, insert_lrnn)
-from .scaled_residual import pool_for_scale, scaled_residual
 from .rla_cell import (RLA_CELLS, ConvGRUStageCell, ConvLSTMStageCell,
                        RLAStageCell)
 
 __all__ = [
     'ECALayer', 'build_channel_attention', 'eca_adaptive_kernel_size',
-    'gated_residual', 'LayerContext', 'resample_channels', 'LSTMCell',
+    'LayerContext', 'resample_channels', 'LSTMCell',
     'avg_pool', 'RLAStageCell',
     'ConvLSTMStageCell', 'ConvGRUStageCell', 'RLA_CELLS', 'ConvLRNN',
     'FeatureFusion', 'LRNNModule', 'SpatialRecurrence', 'SpatialRNN',
-    'insert_lrnn', 'pool_for_scale', 'scaled_residual'
+    'insert_lrnn'
 ]

@@ -6,11 +6,9 @@ applied to the residual branch after its last norm, before the addition (as timm
 """
 import math
 
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
-from torch.autograd.function import once_differentiable
 from mmpretrain.models.utils import SELayer
 
 
@@ -33,104 +31,12 @@ class ECALayer(BaseModule):
         self.conv = nn.Conv1d(
             1, 1, kernel_size, padding=(kernel_size - 1) // 2, bias=False)
 
-    def gate(self, x):
-        """The per-channel scale, ``(B, C, 1, 1)``: ``forward(x) = x * gate(x)``.
-        A residual block can then add its shortcut in the same pass
-        (:func:`gated_residual`) instead of writing the scaled branch first."""
-        # adaptive pooling, as the official code (and so its FLOP counts) has it
-        return self.gate_of_pooled(F.adaptive_avg_pool2d(x, 1))
-
-    def gate_of_pooled(self, pooled):
-        """The gate from the pooled input ``(B, C, 1, 1)``."""
-        # (B, C, 1, 1) -> (B, 1, C): the channel axis becomes the 1D sequence.
-        y = self.conv(pooled.flatten(1).unsqueeze(1))
-        return y.sigmoid().transpose(1, 2).unsqueeze(-1)
-
     def forward(self, x):
-        return x * self.gate(x)
-
-
-class _GatedResidual(torch.autograd.Function):
-    """:func:`gated_residual` with a backward pass that adds the pooling's
-    gradient into the branch's in the same pass that scales the output's.
-
-    Autograd's own backward writes the pooling's gradient as a full-size tensor
-    and then adds it to the branch's: two more passes over every branch, the
-    biggest part of ECA's training cost (ResNet-50's first stage, batch 8: a
-    block's ECA costs 66 ms in autograd, 22 ms here). The gate itself, a few
-    numbers per channel, is recomputed in backward.
-    """
-
-    @staticmethod
-    def forward(ctx, branch, identity, attn, relu, *params):
-        pooled = F.adaptive_avg_pool2d(branch, 1)
-        gate = attn.gate_of_pooled(pooled)
-        out = torch.addcmul(identity, branch, gate)
-        if relu:
-            out = out.relu_()
-        device = branch.device.type
-        ctx.attn, ctx.params = attn, params
-        ctx.autocast = (device, torch.is_autocast_enabled(device),
-                        torch.get_autocast_dtype(device))
-        ctx.save_for_backward(branch, pooled, gate, out if relu else None)
-        return out
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad_out):
-        branch, pooled, gate, out = ctx.saved_tensors
-        # the ReLU's backward, as autograd's
-        g = grad_out if out is None else torch.ops.aten.threshold_backward(
-            grad_out, out, 0)
-        need_branch, need_identity = ctx.needs_input_grad[:2]
-        params = [
-            p for p, need in zip(ctx.params, ctx.needs_input_grad[4:]) if need
-        ]
-        inputs = params
-        if need_branch:
-            leaf = pooled.detach().requires_grad_()
-            inputs = [leaf] + params
-        grads = []
-        if inputs:
-            grad_gate = (g * branch).sum((2, 3), keepdim=True)
-            device, enabled, dtype = ctx.autocast
-            with torch.enable_grad(), torch.autocast(
-                    device, dtype=dtype, enabled=enabled):
-                gate_ = ctx.attn.gate_of_pooled(leaf if need_branch else
-                                                pooled)
-            grads = list(torch.autograd.grad(gate_, inputs, grad_gate))
-        grad_branch = None
-        if need_branch:
-            # adaptive_avg_pool2d's backward (grad / HW everywhere) added in the
-            # pass that scales g
-            hw = branch.shape[2] * branch.shape[3]
-            grad_branch = torch.addcmul(grads.pop(0) / hw, g, gate)
-        grad_params = iter(grads)
-        return (grad_branch, g if need_identity else None, None, None,
-                *(next(grad_params) if need else None
-                  for need in ctx.needs_input_grad[4:]))
-
-
-def gated_residual(attn, branch, identity, relu=True, inplace=False):
-    """``relu(branch * attn.gate(branch) + identity)`` (no ReLU if ``relu`` is
-    False) in one pass over the branch, with the fused backward of
-    :class:`_GatedResidual`.
-
-    ``attn`` has ``gate_of_pooled`` (ECA). ``inplace=True`` lets inference write
-    into ``branch``, which the caller no longer needs.
-    """
-    params = tuple(attn.parameters())
-    needs_grad = torch.is_grad_enabled() and (
-        branch.requires_grad or identity.requires_grad
-        or any(p.requires_grad for p in params))
-    if needs_grad and not (torch.jit.is_tracing()
-                           or torch.compiler.is_compiling()):
-        return _GatedResidual.apply(branch, identity, attn, relu, *params)
-    # Tracers (FLOP counters, ONNX export) and torch.compile (which fuses on
-    # its own; its tracer would break the graph at every block) see plain ops.
-    out = torch.addcmul(identity, branch, attn.gate(branch),
-                        out=None if needs_grad or not inplace else branch)
-    return out.relu_() if relu else out
+        # adaptive pooling, as the official code (and so its FLOP counts) has it
+        pooled = F.adaptive_avg_pool2d(x, 1)
+        # (B, C, 1, 1) -> (B, 1, C): the channel axis becomes the 1D sequence
+        gate = self.conv(pooled.flatten(1).unsqueeze(1)).sigmoid()
+        return x * gate.transpose(1, 2).unsqueeze(-1)
 
 
 def eca_adaptive_kernel_size(channels, gamma=2, b=1):

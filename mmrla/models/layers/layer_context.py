@@ -3,8 +3,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 
-from .scaled_residual import pool_for_scale
-
 
 def resample_channels(s, length):
     """Resample a batch of vectors ``(B, C)`` to ``(B, length)``.
@@ -51,20 +49,7 @@ class LayerContext(BaseModule):
                 nn.Linear(hidden, channels))
 
     def forward(self, a):
-        return self._summarise(self.pool(a, 1))
-
-    def read(self, a):
-        """``(forward(a), link)``: with average pooling, ``link`` lets
-        :func:`~mmrla.models.layers.scaled_residual` of ``a`` by a scale
-        computed from this context write ``a``'s gradient in one pass (None
-        with max pooling or without gradients)."""
-        if self.pool is F.adaptive_avg_pool2d:
-            pooled, link = pool_for_scale(a)
-            return self._summarise(pooled), link
-        return self.forward(a), None
-
-    def _summarise(self, pooled):
-        s = pooled.flatten(1)
+        s = self.pool(a, 1).flatten(1)
         if self.mlp is not None:
             s = self.mlp(s)
         return resample_channels(s, self.out_length)

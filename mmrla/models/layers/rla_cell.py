@@ -156,20 +156,13 @@ class RLAStageCell(_StageCell):
 
     def forward(self, h, y, block_idx, y_proj=None):
         """The state after block ``block_idx`` produced ``y``; ``y_proj``, if
-        given, is ``update_conv_of(block_idx)(y)`` computed by the caller.
-        ``h=None`` is a zero state (nothing is added to the update)."""
+        given, is ``update_conv_of(block_idx)(y)`` computed by the caller."""
         recurrent = (self.recurrent_conv
                      if self.shared else self.recurrent_convs[block_idx])
         u = self.project(y, block_idx, y_proj)
         norm = self.norms[block_idx]
-        if h is None:
-            if self.update_order == 'add-first':
-                return recurrent(norm(u).tanh_())
-            h = torch.zeros_like(u)
         if self.update_order == 'add-first':
-            # in place: the norm's output is fresh and its backward reads
-            # its input
-            return recurrent(norm(h + u).tanh_())
+            return recurrent(torch.tanh(norm(h + u)))
         if self.update_order == 'add-last':
             return recurrent(torch.tanh(norm(h))) + u
         return torch.tanh(norm(recurrent(h + u)))
