@@ -94,7 +94,9 @@ def test_config_builds_its_model(path: Path):
         # (upstream MobileNetV2 calls it out_channel)
         feat_dim = getattr(model.backbone, 'feat_dim', None) or getattr(
             model.backbone, 'out_channel')
-        assert model.head.fc.in_features == feat_dim
+        # a PoolFlatten neck hands on a grid x grid cells per channel
+        cells = getattr(getattr(model, 'neck', None), 'grid', 1)**2
+        assert model.head.in_channels == feat_dim * cells
         model.eval()
         with torch.no_grad():
             size = 32 if 'cifar' in path.name else 64

@@ -1,4 +1,4 @@
-# VGG-1 with recurrent aggregation on CIFAR-10, RA-C readout:
-# concat(h_1, ..., h_3).
+# VGG-1-RA-C on CIFAR-10 (Section 5.2, Fig. 8): the classifier reads
+# concat(h_1, h_2, h_3).
 _base_ = ['./ra-vgg1_1xb64_cifar10.py']
 model = dict(backbone=dict(readout='RA-C'), head=dict(in_channels=3 * 256))

@@ -1,7 +1,15 @@
-# VGG-1 with recurrent aggregation (RA readout) on CIFAR-100: the last block of
-# each stage (32x32x128 shallow, 16x16x256 middle, 8x8x512 last) mapped to
-# 512-vectors, a 256-unit LSTM over the three, u = ReLU(W h_3) (256) to the classifier.
+# VGG-1-RA on CIFAR-100 (Sections 3-4, Table 1): the last block of each stage
+# (32x32x128 shallow, 16x16x256 middle, 8x8x512 last, before the max-pooling) mapped
+# to 512-vectors, a 256-unit LSTM over the three, 256d-fc, softmax.
 _base_ = ['./vgg1_1xb64_cifar100.py']
 model = dict(
     backbone=dict(type='RAVGG', lstm_channels=256, readout='RA'),
-    head=dict(in_channels=256))
+    # the RA readout u = ReLU(W h_3) (Eq. 3, the 256d-fc of Table 1) is part of the
+    # backbone; the head is the softmax layer
+    neck=dict(_delete_=True, type='GlobalAveragePooling'),
+    head=dict(
+        _delete_=True,
+        type='LinearClsHead',
+        num_classes=100,
+        in_channels=256,
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))

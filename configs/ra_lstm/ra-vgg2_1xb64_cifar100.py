@@ -1,12 +1,15 @@
-# VGG-2 with recurrent aggregation (RA readout) on CIFAR-100: both two-conv blocks
-# of every stage are read (at most two per stage): two shallow, two middle at 16x16, a
-# middle at 8x8 (1x the last: a 1x1 conv) and the last block, N = 6 steps of a
-# 256-unit LSTM.
+# VGG-2-RA on CIFAR-100 (Sections 3-4, Table 1): VGG-2's 3 blocks of four convs
+# (32x32x128 shallow, 16x16x256 middle, 8x8x512 last) mapped to 512-vectors, a
+# 256-unit LSTM over the three, 256d-fc, softmax.
 _base_ = ['./vgg2_1xb64_cifar100.py']
 model = dict(
-    backbone=dict(
-        type='RAVGG',
-        selected=[(0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 1)],
-        lstm_channels=256,
-        readout='RA'),
-    head=dict(in_channels=256))
+    backbone=dict(type='RAVGG', lstm_channels=256, readout='RA'),
+    # the RA readout u = ReLU(W h_3) (Eq. 3, the 256d-fc of Table 1) is part of the
+    # backbone; the head is the softmax layer
+    neck=dict(_delete_=True, type='GlobalAveragePooling'),
+    head=dict(
+        _delete_=True,
+        type='LinearClsHead',
+        num_classes=100,
+        in_channels=256,
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))

@@ -1,0 +1,20 @@
+# The RA-LSTM paper's ResNet without RA (Section 4.3, Table 1): 3x3 stem of 64 maps and
+# three stages of 10 basic blocks with 64, 128 and 256 channels: 21 + 20 + 20 = 61
+# conv layers ("totally 61 layers", Section 5.1); the classifier is global average
+# pooling, one 256-unit fully connected layer (ReLU) and the softmax layer.
+# depth=56 only picks the CIFAR basic-block family; stage_blocks sets 10 per stage.
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(
+        type='ResNetBody',
+        depth=56,
+        stem_type='cifar',
+        widen_factor=4,
+        stage_blocks=(10, 10, 10)),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(
+        type='StackedLinearClsHead',
+        num_classes=10,
+        in_channels=256,
+        mid_channels=[256],
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))

@@ -1,0 +1,4 @@
+# ResNet-RA-B on CIFAR-10 (Section 5.2, Fig. 7): the classifier reads
+# concat(h_3, GAP(last block)).
+_base_ = ['./ra-resnet61-w4_1xb64_cifar10.py']
+model = dict(backbone=dict(readout='RA-B'), head=dict(in_channels=256 + 256))

@@ -1,0 +1,3 @@
+from .pool_flatten import PoolFlatten
+
+__all__ = ['PoolFlatten']
