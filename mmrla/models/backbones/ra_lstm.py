@@ -1,17 +1,19 @@
 """RA-LSTM: recurrent aggregation of a CNN's blocks with an LSTM.
 
-*Recurrent Layer Aggregation using LSTM*, IJCNN 2019
-(<https://openreview.net/forum?id=6e9VOmiMY4>; the paper calls the network CNN-RA).
-A CNN is grouped into stages of equal resolution; the outputs of selected blocks are
-mapped, by one small *mapping node* each, to vectors of a common length C, and an LSTM
-reads that sequence from the lowest level to the highest. The classifier reads the
-LSTM. The aggregation never writes back: the CNN computes exactly what it computes
-without it.
+Yu Qin, *Recurrent Layer Aggregation using LSTM* (IJCNN 2019,
+<https://openreview.net/forum?id=6e9VOmiMY4>; the paper calls the network CNN-RA).
+A CNN is grouped into stages of equal resolution and the stages into blocks of at
+least two conv layers (at most two blocks read per stage, each read before its
+stage's down-sampling; Section 4.1). Each selected block's output is mapped, by one
+*mapping node*, to a vector of the last block's channel count C (Sections 3.1, 4.2),
+and an LSTM reads the vectors from the lowest level to the highest (Section 3.2). The
+classifier reads the LSTM. The aggregation never writes back: the CNN computes
+exactly what it computes without it.
 
-Only the paper's abstract is in our sources; where its body fixes a detail we could
-not read (the mapping nodes' kernel sizes, the shallow grid, the width of the RA
-readout layer, the initial LSTM state), the rule chosen here is stated in the
-docstring of :class:`RecurrentAggregation` and in ``configs/ra_lstm/README.md``.
+Where the paper leaves a detail open (the middle nodes' kernel size, the nodes'
+bias, normalisation and activation, the initial LSTM state, pooling at other input
+sizes), the rule chosen here is stated in :class:`RecurrentAggregation`; the
+departures from the paper are listed in ``configs/ra_lstm/README.md``.
 
 Three backbones live here: :class:`VGGBody` (the plain VGG of the paper, also the
 "without RA" baseline), :class:`RAVGG` and :class:`RAResNet` (the VGG body and
@@ -54,18 +56,20 @@ class RecurrentAggregation(BaseModule):
       spatial size, as in the paper (CIFAR, last map 8x8, a 32x32 level:
       2x2/2 conv to C/4 channels, 16x16, 8x8 average pooling, 2x2 x C/4).
 
-    Our choices where the paper's body was not available to us: node convs have
-    kernel = stride (non-overlapping, like the shallow node's k x k / k) and a bias,
-    with no normalisation or activation; the pooling is adaptive, so any input size
-    works (maps whose side is not a multiple of the conv's stride are zero-padded at
-    the bottom and right first, so no row is dropped); the LSTM (:class:`LSTMCell`,
-    one bias per gate) starts from zero ``h`` and ``c``.
+    Our rules where the paper (Sections 3.1, 4.2) leaves a detail open: node convs
+    have kernel = stride (non-overlapping, like the shallow node's k x k / k; the
+    paper gives the middle node's kernel no size) and a bias, with no normalisation
+    or activation; the pooling is adaptive, so any input size works (maps whose side
+    is not a multiple of the conv's stride are zero-padded at the bottom and right
+    first, so no row is dropped); the LSTM (:class:`LSTMCell`, one bias per gate,
+    forget gate, no peepholes) starts from zero ``h`` and ``c``.
 
     Readouts (``readout``), as ``(B, out_channels, 1, 1)``:
 
-    - ``'RA'``: ``u = ReLU(W h_N + b)`` with ``W`` of ``fc_channels x M``.
-    - ``'RA-B'``: ``concat(h_N, GAP(last map))`` (``M + C``).
-    - ``'RA-C'``: ``concat(h_1, ..., h_N)`` (``N * M``).
+    - ``'RA'``: ``u = ReLU(W h_N + b)`` with ``W`` of ``fc_channels x M``
+      (Eq. 3, the "256d-fc" of Table 1; the paper writes no bias).
+    - ``'RA-B'``: ``concat(h_N, GAP(last map))`` (``M + C``; Section 5.2, Fig. 7).
+    - ``'RA-C'``: ``concat(h_1, ..., h_N)`` (``N * M``; Section 5.2, Fig. 8).
 
     Args:
         in_channels (Sequence[int]): channels of the N maps, low to high.
@@ -218,11 +222,14 @@ def check_aggregation_args(owner, lstm_channels, readout, fc_channels,
 class VGGBody(CompanionHooks, BaseBackbone):
     """A plain VGG for small images: stages of 3x3 conv-BN-ReLU at one resolution,
     2x2 max-pooling between stages, no pooling after the last stage and no
-    fully-connected layers (the upstream neck and head classify).
+    fully-connected layers (the upstream neck and head classify; the paper's
+    pooling after the last stage is the baseline configs' ``PoolFlatten`` neck,
+    since RA-LSTM reads the last block before it).
 
-    The RA-LSTM paper's CIFAR networks (and their "without RA" baselines): VGG-1,
-    ``stage_channels=(128, 256, 512)``, ``stage_blocks=(1, 1, 1)``; VGG-2, the same
-    with ``stage_blocks=(2, 2, 2)`` (four convs per stage). A *block* is a group
+    The RA-LSTM paper's CIFAR networks (Section 4.3, Table 1; and their "without
+    RA" baselines): VGG-1, ``stage_channels=(128, 256, 512)``,
+    ``stage_blocks=(1, 1, 1)``, two convs per block; VGG-2, the same with
+    ``convs_per_block=4`` (12 convs "grouped into 3 blocks"). A *block* is a group
     of ``convs_per_block`` convs, the unit RA-LSTM can select. mmpretrain's
     :class:`VGG` does not fit: its widths are fixed (64 * 2^i), its depths come from
     a table, it pools after every stage and gives no access to block outputs.
@@ -497,11 +504,12 @@ class RAVGG(RecurrentAggregationMixin, VGGBody):
 class RAResNet(RecurrentAggregationMixin, ResNetBody):
     """ResNet with recurrent aggregation (RA-LSTM).
 
-    Arguments not listed are :class:`ResNetBody`'s. The paper's CIFAR ResNet has
-    three stages of about 20 conv layers with 64, 128 and 256 channels: our configs
-    use He et al.'s ResNet-56 body four times wider
-    (``depth=56, stem_type='cifar', widen_factor=4``: 9 basic blocks, 18 convs per
-    stage). Every residual block (two or three convs) is selectable.
+    Arguments not listed are :class:`ResNetBody`'s. The paper's CIFAR ResNet
+    (Section 4.3, Table 1) has 61 conv layers: 21, 20 and 20 with 64, 128 and 256
+    channels. Our configs build it as He et al.'s CIFAR ResNet four times wider with
+    ten basic blocks per stage (``stem_type='cifar', widen_factor=4,
+    stage_blocks=(10, 10, 10)``: the 3x3 stem and 20 convs, then 20 and 20). Every
+    residual block (two or three convs) is selectable.
 
     The aggregation arguments are :class:`RecurrentAggregationMixin`'s.
     """
