@@ -1,0 +1,208 @@
+"""tools/analysis/study.py: two study configs x two seeds on a tiny fake Fashion-MNIST
+(idx files written here), a few iterations each; outputs, resume, bad input."""
+import csv
+import importlib.util
+import json
+import struct
+
+import numpy as np
+import pytest
+
+from conftest import REPO
+
+ARMS = [REPO / 'configs/study/resnet20_fmnist.py',
+        REPO / 'configs/study/rla-resnet20_fmnist.py']
+
+
+def load_tool():
+    path = REPO / 'tools/analysis/study.py'
+    spec = importlib.util.spec_from_file_location('study_tool', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+study = load_tool()
+
+
+def write_idx(path, array):
+    """An idx (ubyte) file as Fashion-MNIST ships them."""
+    header = struct.pack('>I', 0x0800 | array.ndim) + b''.join(
+        struct.pack('>I', d) for d in array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.fixture(scope='module')
+def fake_fmnist(tmp_path_factory):
+    root = tmp_path_factory.mktemp('fashion_mnist')
+    rng = np.random.default_rng(0)
+    for prefix, n in (('train', 48), ('t10k', 24)):
+        labels = np.arange(n) % 10
+        # images a class can be told from: a bright band at a class-dependent row
+        images = rng.integers(0, 60, (n, 28, 28))
+        for i, label in enumerate(labels):
+            images[i, 2 * label + 4:2 * label + 7] = 220
+        write_idx(root / f'{prefix}-images-idx3-ubyte', images)
+        write_idx(root / f'{prefix}-labels-idx1-ubyte', labels)
+    return root
+
+
+def tiny_options(root, epochs=2):
+    return [
+        '--cfg-options', f'train_dataloader.dataset.data_root={root}',
+        f'val_dataloader.dataset.data_root={root}',
+        'train_dataloader.dataset.indices=32', 'train_dataloader.batch_size=16',
+        'val_dataloader.batch_size=24', f'train_cfg.max_epochs={epochs}',
+        'default_hooks.logger.interval=1'
+    ]
+
+
+def outputs(tmp_path):
+    out = tmp_path / 'out'
+    return ['--csv', str(out / 'study.csv'), '--md', str(out / 'study.md'),
+            '--plot', str(out / 'study.png')]
+
+
+def attempts(run_dir):
+    return len(json.loads((run_dir / study.STATE).read_text())['attempts'])
+
+
+def test_study_writes_outputs_and_resumes(fake_fmnist, tmp_path, capsys):
+    work = tmp_path / 'study'
+    argv = [*map(str, ARMS), '--seeds', '0', '1', '--work-dir', str(work),
+            '--baseline', 'resnet20_fmnist', *outputs(tmp_path),
+            *tiny_options(fake_fmnist)]
+    assert study.main(argv) == 0, capsys.readouterr()
+    log = capsys.readouterr().out
+    assert '4 runs (2 arms x 2 seeds): 0 finished, 4 to run' in log
+    assert 'run 4/4: rla-resnet20_fmnist seed 1' in log
+
+    with open(tmp_path / 'out/study.csv') as f:
+        rows = list(csv.DictReader(f))
+    assert [(r['model'], r['seed']) for r in rows] == [
+        ('resnet20_fmnist', '0'), ('rla-resnet20_fmnist', '0'),
+        ('resnet20_fmnist', '1'), ('rla-resnet20_fmnist', '1')]
+    for row in rows:
+        assert 0 <= float(row['top1']) <= 100
+        assert (row['epochs'], row['train_size'], row['val_size']) == \
+            ('2', '32', '24')
+        assert float(row['wall_s']) > 0
+    params = {r['model']: int(r['params']) for r in rows}
+    # ResNet-20 with a 1-channel stem and a 10-way head; RLA adds its cells
+    assert params["resnet20_fmnist"] == 272_474 - 2 * 16 * 9  # 272,474 with RGB
+    assert params['rla-resnet20_fmnist'] > params['resnet20_fmnist']
+    assert {r['baseline'] for r in rows if r['model'] != 'resnet20_fmnist'} \
+        == {'resnet20_fmnist'}
+    # the final value is the log's last epoch
+    run_dir = work / 'rla-resnet20_fmnist/seed1'
+    curve = study.read_curve(str(run_dir), 'accuracy/top1')
+    assert sorted(curve) == [1, 2]
+    assert f'{curve[2]:.2f}' == rows[3]['top1']
+
+    table = (tmp_path / 'out/study.md').read_text()
+    line = next(t for t in table.splitlines()
+                if t.startswith('| rla-resnet20_fmnist'))
+    assert '| resnet20_fmnist | 2 |' in line and '[' in line  # Δ with a CI
+    assert '4 of 4 runs finished' in table
+    assert (tmp_path / 'out/study.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+    # resume: nothing is run again
+    assert study.main(argv) == 0
+    assert '4 finished, 0 to run' in capsys.readouterr().out
+    assert attempts(run_dir) == 1
+    # a run without its result (killed after its last checkpoint) runs again,
+    # from that checkpoint; the others stay finished
+    (run_dir / study.RESULT).unlink()
+    assert study.main(argv) == 0
+    log = capsys.readouterr().out
+    assert '3 finished, 1 to run' in log
+    assert 'run 4/4: rla-resnet20_fmnist seed 1 done' in log
+    assert attempts(run_dir) == 2 and attempts(
+        work / 'resnet20_fmnist/seed1') == 1
+    state = json.loads((run_dir / study.STATE).read_text())
+    assert state['attempts'][1]['resumed'] is True
+    # other options: the finished runs no longer count (seen without running)
+    assert study.main([*argv, 'train_cfg.max_epochs=3', '--dry-run']) == 0
+    assert capsys.readouterr().out.count(': stale (') == 4
+
+
+@pytest.mark.parametrize('change, message', [
+    (dict(configs=['configs/study/nope.py']),
+     'config file not found: configs/study/nope.py'),
+    (dict(baseline=['crmn-20_fmnist']),
+     "--baseline crmn-20_fmnist: 'crmn-20_fmnist' is not among the arms"),
+    (dict(baseline=['rla-resnet20_fmnist=rla-resnet20_fmnist']),
+     'an arm cannot be its own baseline'),
+    (dict(md='table.txt'), 'table.txt: expected a file name ending in .md'),
+    (dict(csv='blocker/x.csv'), 'blocker is not a folder'),
+    (dict(work_dir='blocker'), 'blocker is not a folder'),
+    (dict(options=['randomness.seed=3']),
+     '--cfg-options randomness.seed: the study sets the seed'),
+])
+def test_bad_input_is_refused(fake_fmnist, tmp_path, monkeypatch, capsys,
+                              change, message):
+    monkeypatch.chdir(REPO)
+    (tmp_path / 'blocker').write_text('a file')
+    args = dict(configs=[str(a.relative_to(REPO)) for a in ARMS],
+                baseline=['resnet20_fmnist'], md='study.md', csv='study.csv',
+                work_dir='work', options=[])
+    args.update(change)
+
+    def inside(name):
+        return str(tmp_path / name)
+
+    argv = [*args['configs'], '--seeds', '0', '--work-dir',
+            inside(args['work_dir']), '--baseline', *args['baseline'],
+            '--md', inside(args['md']), '--csv', inside(args['csv']),
+            *tiny_options(fake_fmnist), *args['options']]
+    assert study.main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith('error: ') and message in err, err
+    assert not (tmp_path / 'work').exists() or not any(
+        (tmp_path / 'work').iterdir())
+
+
+@pytest.mark.parametrize('seeds, message', [
+    (['0', 'x'], "expected a non-negative integer seed, got 'x'"),
+    (['-1'], 'expected a seed in 0..2**32-1, got -1'),
+    (['2', '2'], 'repeated seed in [2, 2]'),
+])
+def test_bad_seeds_are_refused(tmp_path, capsys, seeds, message):
+    with pytest.raises(SystemExit) as exc:
+        study.main([str(ARMS[0]), '--seeds', *seeds, '--work-dir',
+                    str(tmp_path)])
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_data_and_a_running_study_are_refused(fake_fmnist, tmp_path,
+                                                      capsys):
+    argv = [str(ARMS[0]), '--seeds', '0', '--work-dir', str(tmp_path / 'w')]
+    # the data is checked before any run (the default data_root is not there)
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    assert study.main([*argv, '--cfg-options',
+                       f'train_dataloader.dataset.data_root={empty}']) == 1
+    err = capsys.readouterr().err
+    assert 'cannot load train_dataloader.dataset' in err and 'FashionMNIST' \
+        in err
+    # a live process holds the work dir
+    (tmp_path / 'w').mkdir()
+    import os
+    (tmp_path / 'w/.study.lock').write_text(str(os.getppid()))
+    assert study.main([*argv, *tiny_options(fake_fmnist)]) == 1
+    assert f'another study (pid {os.getppid()}) is running' in \
+        capsys.readouterr().err
+
+
+def test_welch_interval():
+    diff, ci, p = study.welch([91.0, 92.0, 93.0], [90.0, 90.5, 91.0])
+    assert diff == pytest.approx(1.5)
+    # se = sqrt(1/3 + 0.25/3) = 0.6455, df = 2.94, t_0.975 = 4.2 (scipy)
+    from scipy import stats
+    se = (1 / 3 + 0.25 / 3)**0.5
+    df = se**4 / ((1 / 3)**2 / 2 + (0.25 / 3)**2 / 2)
+    half = stats.t.ppf(0.975, df) * se
+    assert ci == pytest.approx((1.5 - half, 1.5 + half))
+    assert 0.05 < p < 0.2
+    assert study.welch([90.0], [89.0, 91.0]) == (pytest.approx(0.0), None, None)
