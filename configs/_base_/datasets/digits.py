@@ -15,9 +15,14 @@ train_pipeline = [
 ]
 test_pipeline = train_pipeline
 
+# 1437 + 360 images of 8x8: loading in the main process (num_workers=0) costs less
+# than starting workers. persistent_workers=False is explicit because mmpretrain's
+# own tools/train.py defaults every dataloader to persistent_workers=True, which torch
+# refuses without workers ("persistent_workers option needs num_workers > 0").
 train_dataloader = dict(
     batch_size=32,
     num_workers=0,
+    persistent_workers=False,
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
@@ -28,6 +33,7 @@ train_dataloader = dict(
 val_dataloader = dict(
     batch_size=64,
     num_workers=0,
+    persistent_workers=False,
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
