@@ -1,10 +1,4 @@
-# CRMN-32 (first-layer width 16) on CIFAR-100. The CRMN schedule is not restated in our
-# sources: He et al.'s 160-epoch CIFAR schedule (configs/crmn/README.md).
-_base_ = [
-    '../_base_/models/crmn-32_cifar.py',
-    '../_base_/datasets/cifar100_trainval.py',
-    '../_base_/schedules/cifar_bs128_160e.py',
-    'mmpretrain::_base_/default_runtime.py',
-]
-custom_imports = dict(imports=['mmrla'], allow_failed_imports=False)
-model = dict(head=dict(num_classes=100))
+# Old name of crmn-32-w16_1xb100_cifar100.py (the same config: batch 100), kept while
+# configs/baselines/resnet32_1xb128_cifar100.py, docs/benchmark.md and
+# tests/test_tools/test_benchmark.py still name it.
+_base_ = ['./crmn-32-w16_1xb100_cifar100.py']

@@ -2,6 +2,9 @@
 import pytest
 import torch
 
+from mmengine.config import Config
+
+from conftest import REPO
 from mmrla.models import CRMN, LSTMCell, ResNetBody
 
 
@@ -33,6 +36,86 @@ def test_parameter_counts_against_the_paper(width, ours, paper, resnet_paper):
     resnet = with_head(ResNetBody(32, **kw))
     assert abs((resnet - projections) / 1e6 - resnet_paper) < 0.006
     assert model.memory_size == width * 16 * 16  # stage 1, 2x2-pooled
+
+
+def test_lstm_gate_weights_start_orthogonal():
+    """Sec. 4: the LSTM's gate weights use Saxe et al.'s orthogonal init. Per
+    gate (i, f, g, o), the recurrent block W_h (M x M) has W_h^T W_h = I and
+    the input block W_x (M x N, N = 16 * 16 * 16 here) orthonormal rows."""
+    torch.manual_seed(0)
+    lstm = CRMN(32, stem_type='cifar').lstm
+    m, n = lstm.hidden_size, lstm.input_size
+    assert (m, n) == (100, 4096)
+    eye = torch.eye(m)
+    gates = lstm.linear.weight.detach().view(4, m, n + m)
+    for gate in gates:
+        w_x, w_h = gate[:, :n], gate[:, n:]
+        torch.testing.assert_close(w_h.t() @ w_h, eye, rtol=0, atol=1e-5)
+        torch.testing.assert_close(w_x @ w_x.t(), eye, rtol=0, atol=1e-5)
+    assert not torch.allclose(gates[0], gates[1])  # drawn per gate
+
+
+CIFAR_CONFIGS = sorted((REPO / 'configs/crmn').glob('crmn-*cifar*.py'))
+
+
+@pytest.mark.parametrize('path', CIFAR_CONFIGS, ids=lambda p: p.stem)
+def test_configs_follow_the_papers_recipe(path):
+    """Sec. 4: batch 100 (50 for 28 layers / 160 maps), padding and random
+    crops only (no flips), pixels in [0, 1] minus the mean pixel, momentum
+    0.9 and weight decay 1e-4, rate 0.1 lowered on validation plateaus
+    (10 % of the training set held out) with the best model reloaded, a
+    final run on all training data."""
+    cfg = Config.fromfile(str(path))
+    wide = 'w160' in path.name
+    assert cfg.train_dataloader.batch_size == (50 if wide else 100)
+    assert cfg.auto_scale_lr.base_batch_size == (50 if wide else 100)
+    train = cfg.train_dataloader.dataset
+    assert [t['type'] for t in train.pipeline] == ['RandomCrop', 'PackInputs']
+    assert (train.pipeline[0].crop_size, train.pipeline[0].padding) == (32, 4)
+    assert train.subset == 'train' and train.get('holdout', 5000) == 5000
+    assert cfg.val_dataloader.dataset.subset == 'val'
+    assert cfg.test_dataloader.dataset.subset == 'test'
+    assert cfg.data_preprocessor.std == [255.0] * 3
+    opt = cfg.optim_wrapper.optimizer
+    assert (opt.type, opt.lr, opt.momentum, opt.weight_decay) == ('SGD', 0.1,
+                                                                 0.9, 1e-4)
+    sched = cfg.param_scheduler
+    if wide:
+        assert sched.type == 'ReduceOnPlateauStepsLR'
+        assert sched['values'] == [0.1, 0.01, 0.005, 0.001]
+    else:
+        assert (sched.type, sched.factor, sched.min_value) == (
+            'ReduceOnPlateauLR', 0.1, 0.001)
+    assert (sched.monitor, sched.rule) == ('accuracy/top1', 'greater')
+    ckpt = cfg.default_hooks.checkpoint
+    assert (ckpt.save_best, ckpt.rule) == (sched.monitor, sched.rule)
+    hook, = cfg.custom_hooks
+    assert hook.type == 'PlateauReloadHook'
+    assert hook.final_run.train_dataloader.dataset.holdout == 0
+    assert hook.final_run.val_dataloader.dataset.subset == 'test'
+    assert cfg.train_cfg.val_interval == 1
+
+
+@pytest.mark.parametrize('name,blocks,widths,preact,params', [
+    ('crmn-56-w48_1xb100_cifar10.py', 9, (48, 96, 192), False, 12_626_882),
+    ('crmn-28-w160_1xb50_cifar10.py', 4, (160, 320, 640), True, 52_904_994),
+    ('crmn-28-w160_1xb50_cifar100.py', 4, (160, 320, 640), True, 52_971_684),
+])
+def test_the_papers_cifar10_and_wide_models(name, blocks, widths, preact,
+                                             params):
+    """Sec. 4.2 / Table 3: 56 layers with 48 first-layer maps (post-activation,
+    below 64 maps) and 28 layers with 160 maps (pre-activation, WRN-28-10's
+    layout). The paper gives no parameter counts for them; these are ours."""
+    from mmpretrain.registry import MODELS
+    cfg = Config.fromfile(str(REPO / 'configs/crmn' / name))
+    model = MODELS.build(cfg.model)
+    body = model.backbone
+    assert body.preact == preact
+    assert [len(getattr(body, n)) for n in body.res_layers] == [blocks] * 3
+    assert tuple(getattr(body, n)[-1].out_channels
+                 for n in body.res_layers) == widths
+    assert body.memory_size == widths[0] * 16 * 16
+    assert n_params(model) == params
 
 
 def test_memory_never_writes_back_and_reads_out():

@@ -15,6 +15,26 @@ from ..layers import LSTMCell, avg_pool
 from .resnet_body import ResNetBody, is_int, is_int_seq
 
 
+def orthogonal_gate_init(lstm):
+    """Saxe et al.'s orthogonal initialisation of an :class:`LSTMCell`'s gate
+    weights, as CRMN (Sec. 4) does (Lasagne's ``init.Orthogonal``, gain 1):
+    for each of the four gates, the input block ``W_x`` (M x N) and the
+    recurrent block ``W_h`` (M x M) are each (semi-)orthogonal, so
+    ``W_h^T W_h = I`` and the rows of ``W_x`` are orthonormal when M <= N.
+    Biases and peepholes keep the cell's own initialisation."""
+    n, m = lstm.input_size, lstm.hidden_size
+    weight = lstm.linear.weight  # (4M, N + M): rows i, f, g, o; columns [x, h]
+    if tuple(weight.shape) != (4 * m, n + m):
+        raise ValueError(
+            f'orthogonal_gate_init: lstm.linear.weight has shape '
+            f'{tuple(weight.shape)}; expected (4 * hidden_size, input_size + '
+            f'hidden_size) = {(4 * m, n + m)}')
+    with torch.no_grad():
+        for gate in weight.view(4, m, n + m):
+            nn.init.orthogonal_(gate[:, :n])
+            nn.init.orthogonal_(gate[:, n:])
+
+
 @register_model
 class CRMN(ResNetBody):
     """Convolutional residual memory network.
@@ -22,7 +42,8 @@ class CRMN(ResNetBody):
     After every residual block (not the stem), the block output (after the addition
     and non-linearity) is pooled, flattened and zero-padded to the longest block's
     length, and fed to a peephole LSTM (:class:`LSTMCell`, ``peephole=True``) with
-    a learned initial hidden state and a zero initial cell.
+    a learned initial hidden state and a zero initial cell. Its gate weights
+    start orthogonal (:func:`orthogonal_gate_init`, the paper's Sec. 4).
 
     Pooling (``pool``):
 
@@ -91,6 +112,7 @@ class CRMN(ResNetBody):
                 lstm_channels,
                 peephole=True,
                 gate_bias=gate_bias)
+            orthogonal_gate_init(self.lstm)
             self.h0 = nn.Parameter(torch.zeros(lstm_channels))
             self.feat_dim += lstm_channels
         self._freeze_stages()
