@@ -1,4 +1,4 @@
-# CIFAR-10 as He et al. and the RLA papers use it: 45k train / 5k held-out val from
+# CIFAR-10 with He et al.'s model-selection split: 45k train / 5k held-out val from
 # the training set, the 10k test split for the reported accuracy, batch 128, 4-pixel
 # padded random crops and horizontal flips. Put the python version of CIFAR-10 in
 # data/cifar10/cifar-10-batches-py (extract cifar-10-python.tar.gz into data/cifar10);
