@@ -69,32 +69,6 @@ def test_rla_cell_orders(order):
                                explicit_update(order, cell, h, y, 1))
 
 
-@pytest.mark.parametrize('order', ['add-first', 'add-last', 'post'])
-@pytest.mark.parametrize('training', [False, True])
-def test_rla_cell_zero_state_as_none(order, training):
-    # h=None is a zero state: the same update, gradients and running stats
-    torch.manual_seed(0)
-    cells = [RLAStageCell(16, 4, 2, update_order=order) for _ in range(2)]
-    cells[1].load_state_dict(cells[0].state_dict())
-    y = torch.randn(2, 16, 5, 6, requires_grad=True)
-    results = []
-    for cell, h in zip(cells, (None, torch.zeros(2, 4, 5, 6))):
-        cell.train(training)
-        out = cell(h, y, 1)
-        grads = torch.autograd.grad(out.square().sum(),
-                                    [y] + list(cell.parameters()),
-                                    allow_unused=True)
-        results.append((out, grads, cell.norms[1].running_mean.clone()))
-    (out, grads, stats), (ref, ref_grads, ref_stats) = results
-    torch.testing.assert_close(out, ref)
-    for a, b in zip(grads, ref_grads):
-        if b is None:
-            assert a is None
-        else:
-            torch.testing.assert_close(a, b)
-    torch.testing.assert_close(stats, ref_stats)
-
-
 def test_unshared_cell_uses_the_block_s_own_convs():
     torch.manual_seed(0)
     cell = RLAStageCell(16, 4, 3, shared=False).eval()
