@@ -149,7 +149,7 @@ class CRMN(ResNetBody):
         return None if self.lstm is None else []
 
     def forward_block(self, stage, index, block, x, state):
-        x = block(x)
+        x = block.forward_plain(x)
         if self.lstm is None:
             return x, state
         if self.pool == 'adaptive':

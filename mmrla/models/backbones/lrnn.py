@@ -320,7 +320,7 @@ class LRNNResNet(ResNetBody):
         lrnn = getattr(self, f'lrnn{stage + 1}', None)
         if lrnn is None or index != len(getattr(self,
                                                 self.res_layers[stage])) - 1:
-            return block(x), state
+            return block.forward_plain(x), state
         if self.lrnn_position == 'output':
             branch, identity = block.forward_parts(x)
             return lrnn(block.drop_path(branch) + identity), state

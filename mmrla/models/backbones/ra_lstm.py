@@ -34,7 +34,8 @@ from mmrla.registry import register_model
 
 from ..layers import LSTMCell
 from ..utils import check_common_args, invalid_arg
-from .resnet_body import CompanionHooks, ResNetBody, is_int, is_int_seq
+from .resnet_body import (CompanionBlock, CompanionHooks, CompanionStage,
+                          CompanionWalk, ResNetBody, is_int, is_int_seq)
 
 
 class RecurrentAggregation(BaseModule):
@@ -218,6 +219,17 @@ def check_aggregation_args(owner, lstm_channels, readout, fc_channels,
         invalid_arg(owner, 'shallow_grid', shallow_grid, 'a positive int')
 
 
+class VGGBlock(CompanionBlock, nn.Sequential):
+    """A group of conv-BN-ReLU layers that a companion reads as one block."""
+
+    def forward_plain(self, x):
+        return nn.Sequential.forward(self, x)
+
+
+class VGGStage(CompanionStage, nn.Sequential):
+    """A stage of :class:`VGGBlock`: ``stage(x, walk)``."""
+
+
 @register_model
 class VGGBody(CompanionHooks, BaseBackbone):
     """A plain VGG for small images: stages of 3x3 conv-BN-ReLU at one resolution,
@@ -304,7 +316,7 @@ class VGGBody(CompanionHooks, BaseBackbone):
         self.layers = []
         cin = in_channels
         for i, (cout, blocks) in enumerate(zip(stage_channels, stage_blocks)):
-            stage = nn.Sequential()
+            stage = VGGStage()
             for _ in range(blocks):
                 convs = []
                 for _ in range(convs_per_block):
@@ -312,7 +324,7 @@ class VGGBody(CompanionHooks, BaseBackbone):
                         ConvModule(cin, cout, 3, padding=1, conv_cfg=conv_cfg,
                                    norm_cfg=norm_cfg, act_cfg=act_cfg))
                     cin = cout
-                stage.append(nn.Sequential(*convs))
+                stage.append(VGGBlock(*convs))
             self.add_module(f'layer{i + 1}', stage)
             self.layers.append(f'layer{i + 1}')
         self.feat_dim = stage_channels[-1]
@@ -345,17 +357,17 @@ class VGGBody(CompanionHooks, BaseBackbone):
         return self
 
     def forward(self, x):
-        state = self.init_state(x)
+        walk = CompanionWalk(self, self.init_state(x))
         outs = []
         for i, name in enumerate(self.layers):
             if i > 0:
                 # the down-sampling closes stage i - 1: its blocks' outputs (what a
                 # companion reads) are taken before it
                 x = self.pool(x)
-            for j, block in enumerate(getattr(self, name)):
-                x, state = self.forward_block(i, j, block, x, state)
+            walk.enter(i)
+            x = getattr(self, name)(x, walk)
             if i in self.out_indices:
-                outs.append(self.stage_output(i, x, state))
+                outs.append(self.stage_output(i, x, walk.state))
         return tuple(outs)
 
 
@@ -449,7 +461,7 @@ class RecurrentAggregationMixin:
         return self.aggregation.init_state(x)
 
     def forward_block(self, stage, index, block, x, state):
-        x = block(x)
+        x = block.forward_plain(x)
         step = self._step_of.get((stage, index))
         if step is not None:
             state = self.aggregation.step(step, x, state)
