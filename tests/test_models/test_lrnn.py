@@ -113,6 +113,25 @@ def test_scan_equals_naive_per_row_reference(cell, layer_norm, axis,
                                    rtol=1e-5, atol=1e-5)
 
 
+def test_u_runs_as_a_product_only_for_a_plain_1x1_conv():
+    """A plain 1x1 U runs as one matrix product per direction; any other conv
+    type (here weight standardisation) runs as its module."""
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 5, 6)
+    plain = SpatialRNN(3, 4, cell='gru')
+    ws = SpatialRNN(3, 4, cell='gru', conv_cfg=dict(type='ConvWS'))
+    assert plain.u_is_matrix and not ws.u_is_matrix
+    ws.load_state_dict(plain.state_dict())
+    with torch.no_grad():
+        torch.testing.assert_close(ws(x), naive_spatial_rnn(ws, x), rtol=1e-5,
+                                   atol=1e-5)
+        assert not torch.allclose(ws(x), plain(x), atol=1e-3)
+        plain.u_is_matrix = False  # the conv computes the same U x + b
+        conv_path = plain(x)
+        plain.u_is_matrix = True
+        torch.testing.assert_close(plain(x), conv_path, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize('kernel_size', [1, 3])
 @pytest.mark.parametrize('cell,layer_norm', [('rnn', True), ('gru', False)])
 @pytest.mark.parametrize('axis', ['horizontal', 'vertical'])
