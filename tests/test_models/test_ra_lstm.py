@@ -85,12 +85,13 @@ def test_vgg2_and_resnet_parameter_counts():
     assert vgg2.aggregation.ratios == (4, 2, 1)
     assert vgg2.selected == [(0, 0), (1, 0), (2, 0)]
     # the paper's ResNet: 64/128/256 channels, 10 basic blocks per stage; C = 256
-    kw = dict(stem_type='cifar', widen_factor=4, stage_blocks=(10, 10, 10))
-    plain = n_params(ResNetBody(56, **kw))
+    kw = dict(stem_type='cifar', widen_factor=4)
+    plain = n_params(ResNetBody(62, **kw))
+    assert ResNetBody(62, **kw).stage_blocks == (10, 10, 10)
     assert plain == resnet_cifar_params((64, 128, 256), (10, 10, 10)) == \
         15_175_744
     nodes = (4 * 64 * 64 + 64) + (4 * 128 * 256 + 256)
-    assert n_params(RAResNet(56, **kw)) == plain + nodes + lstm(256, 256) + \
+    assert n_params(RAResNet(62, **kw)) == plain + nodes + lstm(256, 256) + \
         256 * 257
 
 

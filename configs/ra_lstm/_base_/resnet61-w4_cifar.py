@@ -2,15 +2,14 @@
 # three stages of 10 basic blocks with 64, 128 and 256 channels: 21 + 20 + 20 = 61
 # conv layers ("totally 61 layers", Section 5.1); the classifier is global average
 # pooling, one 256-unit fully connected layer (ReLU) and the softmax layer.
-# depth=56 only picks the CIFAR basic-block family; stage_blocks sets 10 per stage.
+# depth=62: 6n + 2 with n = 10 blocks per stage (61 convs and the classifier).
 model = dict(
     type='ImageClassifier',
     backbone=dict(
         type='ResNetBody',
-        depth=56,
+        depth=62,
         stem_type='cifar',
-        widen_factor=4,
-        stage_blocks=(10, 10, 10)),
+        widen_factor=4),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='StackedLinearClsHead',

@@ -355,7 +355,7 @@ class ResNetBody(CompanionHooks, ResNet):
 
     Args:
         depth (int): ImageNet stem: 18, 34 (BasicBlock), 50, 101, 152
-            (Bottleneck). CIFAR stem: 20, 32, 44, 56, 110, 1202 (BasicBlock,
+            (Bottleneck). CIFAR stem: 20, 32, 44, 56, 62, 110, 1202 (BasicBlock,
             6n+2), 164, 1001 (Bottleneck, 9n+2), and 28 (BasicBlock, 4 per stage:
             wide-ResNet counting, WRN-28-w).
         stem_type (str): ``'imagenet'`` (7x7/2 conv and max-pool, or
@@ -386,6 +386,7 @@ class ResNetBody(CompanionHooks, ResNet):
         32: ('basic', (5, 5, 5)),
         44: ('basic', (7, 7, 7)),
         56: ('basic', (9, 9, 9)),
+        62: ('basic', (10, 10, 10)),
         110: ('basic', (18, 18, 18)),
         1202: ('basic', (200, 200, 200)),
         164: ('bottleneck', (18, 18, 18)),
