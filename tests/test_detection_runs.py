@@ -1,18 +1,23 @@
 """Detection on the upstream engine, end to end on the offline mini sets: a few
-iterations, COCO evaluation, resume, two CPU processes, the Mask R-CNN mask path."""
+iterations, COCO evaluation, resume, two CPU processes, the Mask R-CNN mask path, and
+the quick start's main job (tools/quickstart.sh) as a smoke run."""
+import json
 import os
 import pickle
+import re
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from conftest import REPO
 
 DEEPFOREST = REPO / 'data' / 'deepforest'
 LABELME = REPO / 'data' / 'labelme_coco'
-DF_CONFIG = REPO / 'configs/rla/faster-rcnn_rla-r50_6e_deepforest.py'
+DF_CONFIG = REPO / 'configs/rla/faster-rcnn_rla-r18_48e_deepforest.py'
 MASK_CONFIG = REPO / 'configs/rla/mask-rcnn_rla-r50_labelme-smoke.py'
 
 
@@ -38,12 +43,13 @@ def run(*args, env=None):
 
 
 def tiny(epochs, n_train=4, n_val=3):
-    """Few, small images (224 instead of the tiles' 400), a tenth of the proposals,
-    a one-block-per-stage RLA-R50 body: these runs prove the engine's paths, not
-    accuracy. Each run then takes ~21 s on 2 cores, 13 s of it imports (38 s before)."""
+    """Few, small images (224 instead of the tiles' 400), 2 a step, fewer proposals,
+    a one-block-per-stage RLA-R18 body: these runs prove the engine's paths, not
+    accuracy."""
     size = '(224,224)'
     return [
         '--cfg-options', 'model.backbone.stage_blocks=[1,1,1,1]',
+        'train_dataloader.batch_size=2',
         f'train_dataloader.dataset.indices={n_train}',
         f'val_dataloader.dataset.indices={n_val}',
         f'test_dataloader.dataset.indices={n_val}',
@@ -90,8 +96,40 @@ def test_train_evaluate_and_resume_on_deepforest(tmp_path):
               *tiny(2))
     assert tta.returncode == 0, tta.stderr[-3000:]
     assert 'coco/bbox_mAP' in tta.stdout + tta.stderr
-    # an absolute --show-dir is used as given (a relative one goes under work_dir/<time>/)
+    # an absolute --show-dir is used as given (a relative one goes under
+    # work_dir/<time>/)
     assert len(list(shown.glob('*.png'))) == 3
+
+
+def test_quickstart_main_job_smoke(tmp_path):
+    """tools/quickstart.sh's detection job, shrunk by its KEY=VALUE options: trains,
+    tests on the held-out tiles, plots, copies the held-out tile with most trees
+    (true | predicted boxes side by side) and ends with the one-line summary."""
+    need(DEEPFOREST)
+    work = tmp_path / 'work'
+    env = dict(os.environ, MMRLA_NO_SETUP='1', MMRLA_WORK_DIR=str(work),
+               MMRLA_VENV=str(Path(sys.executable).parent.parent))
+    done = run('bash', 'tools/quickstart.sh', 'detection', *tiny(1)[1:],
+               env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.strip().splitlines()
+    assert re.fullmatch(r'held-out AP50 [01]\.\d{3}, mAP [01]\.\d{3}, '
+                        r'\d+\.\d min', lines[-1]), lines[-3:]
+    assert (work / 'loss_curve.png').is_file()
+    # 3 held-out tiles painted; the one with most true boxes is the picture
+    assert len(list((work / 'heldout').glob('*.png'))) == 3
+    name, trees = re.search(r'heldout_tile\.png \((\S+), (\d+) true boxes',
+                            done.stdout).groups()
+    with open(DEEPFOREST / 'annotations/instances_val.json') as f:
+        coco = json.load(f)
+    first3 = coco['images'][:3]
+    counts = {i['file_name']: sum(a['image_id'] == i['id']
+                                  for a in coco['annotations'])
+              for i in first3}
+    assert int(trees) == counts[name] == max(counts.values())
+    tile = next(i for i in first3 if i['file_name'] == name)
+    with Image.open(work / 'heldout_tile.png') as picture:  # true | predicted
+        assert picture.size == (2 * tile['width'], tile['height'])
 
 
 def free_port():
