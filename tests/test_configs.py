@@ -1,8 +1,10 @@
-"""Every config loads and builds its model in its own scope; both scopes know RLAResNet."""
+"""Every config loads and builds its model in its own scope, and runs under the
+upstream tools' dataloader defaults; both scopes know RLAResNet."""
 from pathlib import Path
 
 import pytest
 import torch
+
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
@@ -76,6 +78,8 @@ BACKBONES = {
     'lrnn': ('LRNNNet', 'LRNNResNet'),
     'ra_lstm': ('RAVGG', 'RAResNet', 'VGGBody', 'ResNetBody'),
     'baselines': ('ResNet', 'ResNetBody', 'MobileNetV2'),
+    'study': ('ResNetBody', 'RLAResNet', 'LayerAttentionResNet', 'CRMN',
+              'RAResNet', 'LRNNResNet'),
 }
 
 
@@ -85,6 +89,14 @@ def test_config_builds_its_model(path: Path):
     assert cfg.custom_imports == dict(
         imports=['mmrla'], allow_failed_imports=False)
     assert cfg.default_scope in ('mmpretrain', 'mmdet')
+    # mmpretrain's own tools/train.py fills persistent_workers=True into every
+    # dataloader that does not set it; torch refuses that without workers
+    for split in ('train', 'val', 'test'):
+        loader = cfg.get(f'{split}_dataloader') or {}
+        persistent = loader.get('persistent_workers',
+                                cfg.default_scope == 'mmpretrain')
+        assert not persistent or loader.get('num_workers', 0) > 0, (
+            f'{split}_dataloader.persistent_workers needs num_workers > 0')
     models = scope_models(cfg.default_scope)
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         model = models.build(cfg.model)
@@ -99,8 +111,9 @@ def test_config_builds_its_model(path: Path):
         assert model.head.in_channels == feat_dim * cells
         model.eval()
         with torch.no_grad():
-            size = 32 if 'cifar' in path.name else 64
-            scores = model(torch.rand(1, 3, size, size), mode='tensor')
+            size = 32 if 'cifar' in path.name or 'fmnist' in path.name else 64
+            channels = cfg.model.backbone.get('in_channels', 3)
+            scores = model(torch.rand(1, channels, size, size), mode='tensor')
         assert scores.shape == (1, model.head.num_classes)
 
 
