@@ -7,6 +7,7 @@ bare assertion, no registry ``KeyError``, no error from deep inside torch.
 import inspect
 
 import pytest
+
 from mmpretrain.models.backbones import MobileNetV2, ResNet
 from mmpretrain.registry import MODELS
 
