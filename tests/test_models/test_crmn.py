@@ -1,11 +1,11 @@
-"""CRMN and the LSTM cells it uses."""
+"""CRMN (its LSTM cell: test_lstm.py)."""
 import pytest
 import torch
 
 from mmengine.config import Config
 
 from conftest import REPO
-from mmrla.models import CRMN, LSTMCell, ResNetBody
+from mmrla.models import CRMN, ResNetBody
 
 
 def n_params(m):
@@ -198,78 +198,3 @@ def test_frozen_all_stages_freezes_the_memory():
 def test_bad_arguments_name_the_field(kwargs, arg):
     with pytest.raises(ValueError, match=f'CRMN: invalid {arg}='):
         CRMN(20, stem_type='cifar', **kwargs)
-
-
-def test_lstm_cell_is_torchs_with_one_bias():
-    torch.manual_seed(0)
-    ours = LSTMCell(5, 3)
-    ref = torch.nn.LSTMCell(5, 3)
-    with torch.no_grad():
-        ref.weight_ih.copy_(ours.linear.weight[:, :5])
-        ref.weight_hh.copy_(ours.linear.weight[:, 5:])
-        ref.bias_ih.copy_(ours.linear.bias)
-        ref.bias_hh.zero_()
-    x, h, c = torch.randn(4, 5), torch.randn(4, 3), torch.randn(4, 3)
-    for a, b in zip(ours(x, (h, c)), ref(x, (h, c))):
-        torch.testing.assert_close(a, b)
-    assert n_params(ours) == 4 * (5 * 3 + 3 * 3 + 3)
-
-
-def test_peephole_cell():
-    torch.manual_seed(0)
-    cell = LSTMCell(5, 3, peephole=True, gate_bias=-1.0)
-    bias = cell.linear.bias.view(4, 3)
-    assert (bias[[0, 1, 3]] == -1).all() and (bias[2] == 0).all()
-    x, h, c = torch.randn(4, 5), torch.randn(4, 3), torch.randn(4, 3)
-    i, f, g, o = cell.linear(torch.cat([x, h], 1)).chunk(4, 1)
-    pi, pf, po = cell.peep
-    c_new = torch.sigmoid(f + pf * c) * c + torch.sigmoid(i + pi * c) * \
-        torch.tanh(g)
-    h_new = torch.sigmoid(o + po * c_new) * torch.tanh(c_new)
-    out = cell(x, (h, c))
-    torch.testing.assert_close(out[0], h_new)
-    torch.testing.assert_close(out[1], c_new)
-
-
-@pytest.mark.parametrize('peephole', [True, False])
-def test_lstm_run_is_forward_per_step_with_padded_inputs(peephole):
-    # run(): one input product per run of equal lengths, zeros not multiplied,
-    # the steps as one autograd node with a hand-written backward
-    torch.manual_seed(0)
-    cell = LSTMCell(6, 3, peephole=peephole).double()
-    if peephole:
-        torch.nn.init.normal_(cell.peep)  # not the zeros they start from
-    lengths = (6, 6, 4, 4, 4, 2, 6)
-    inputs = [
-        torch.randn(2, n, dtype=torch.double, requires_grad=True)
-        for n in lengths
-    ]
-    h0 = torch.randn(2, 3, dtype=torch.double, requires_grad=True)
-    c0 = torch.randn(2, 3, dtype=torch.double, requires_grad=True)
-    state = (h0, c0)
-    ref = state
-    for x in inputs:
-        ref = cell(torch.nn.functional.pad(x, (0, 6 - x.shape[1])), ref)
-    out = cell.run(inputs, state)
-    assert type(out[0].grad_fn).__name__ == '_LSTMStepsBackward'
-    for a, b in zip(out, ref):
-        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
-    with torch.no_grad():
-        for a, b in zip(cell.run(inputs, state), ref):
-            torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
-    # and so are the gradients of everything, through both h and c
-    weights = torch.randn(2, 2, 3, dtype=torch.double)
-    wrt = list(cell.parameters()) + inputs + [h0, c0]
-
-    def grads(state):
-        loss = (state[0] * weights[0]).sum() + (state[1] * weights[1]).sum()
-        return torch.autograd.grad(loss, wrt, retain_graph=True)
-
-    for a, b in zip(grads(out), grads(ref)):
-        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
-    # h alone (c's gradient is None in backward)
-    ours = torch.autograd.grad(out[0].sum(), wrt)
-    for a, b in zip(ours, torch.autograd.grad(ref[0].sum(), wrt)):
-        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
-    with pytest.raises(ValueError, match=r'inputs\[1\] has shape \(2, 7\)'):
-        cell.run([inputs[0], torch.randn(2, 7)], state)
