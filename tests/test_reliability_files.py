@@ -21,11 +21,14 @@ import torch
 from torch import nn
 
 from conftest import REPO
-from mmrla.utils.checkpoint import (CheckpointError, CheckpointNotFoundError,
-                                    check_checkpoint_file, load_checkpoint_file,
-                                    save_checkpoint_atomic)
-from mmrla.utils.fileio import (BadFileError, MissingFileError, atomic_dir,
-                                atomic_write)
+from mmrla.utils.checkpoint import (
+    CheckpointError,
+    CheckpointNotFoundError,
+    check_checkpoint_file,
+    load_checkpoint_file,
+    save_checkpoint_atomic,
+)
+from mmrla.utils.fileio import BadFileError, MissingFileError, atomic_dir, atomic_write
 
 CONVERTER = REPO / 'tools/model_converters/rlanet2mmrla.py'
 GET_FLOPS = REPO / 'tools/analysis/get_flops.py'
@@ -34,7 +37,7 @@ PLOT_LOSS = REPO / 'tools/analysis/plot_loss.py'
 PLOT_ATTENTION = REPO / 'tools/analysis/plot_layer_attention.py'
 DIGITS = REPO / 'tools/dataset_converters/digits2folder.py'
 DEEPFOREST = REPO / 'tools/dataset_converters/deepforest2coco.py'
-SMALL_CONFIG = REPO / 'configs/baselines/resnet32_1xb128_cifar100.py'
+SMALL_CONFIG = REPO / 'configs/baselines/resnet32_1xb100_cifar100.py'
 ATTENTION_CONFIG = (REPO / 'configs/rla_attention/'
                     'rla-attention-resnet20_1xb128_cifar10.py')
 

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import REPO
 
-CLS = REPO / 'configs/baselines/resnet32_1xb128_cifar100.py'
+CLS = REPO / 'configs/baselines/resnet32_1xb100_cifar100.py'
 DIGITS = REPO / 'configs/rla/rla-resnet18_1xb32_digits.py'
 
 # (tool, argv, exit code, words the error must contain)

@@ -123,7 +123,7 @@ def test_cifar_config_trains_and_plots_layer_attention(tmp_path):
 
     wrong = subprocess.run(
         [sys.executable, 'tools/analysis/plot_layer_attention.py',
-         str(REPO / 'configs/crmn/crmn-32-w16_1xb128_cifar10.py'),
+         str(REPO / 'configs/crmn/crmn-32-w16_1xb100_cifar10.py'),
          str(work / 'epoch_1.pth'), '--out', str(tmp_path / 'no.png')],
         capture_output=True, text=True, cwd=REPO)
     assert wrong.returncode == 1

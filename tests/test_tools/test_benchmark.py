@@ -10,8 +10,8 @@ import torch
 from conftest import REPO
 
 SCRIPT = REPO / 'tools/analysis/benchmark.py'
-CRMN = REPO / 'configs/crmn/crmn-32-w16_1xb128_cifar100.py'
-PLAIN = REPO / 'configs/baselines/resnet32_1xb128_cifar100.py'
+CRMN = REPO / 'configs/crmn/crmn-32-w16_1xb100_cifar100.py'
+PLAIN = REPO / 'configs/baselines/resnet32_1xb100_cifar100.py'
 
 
 def run(*args):
