@@ -218,7 +218,8 @@ def test_upstream_train_then_test(config, run_dir):
     rc, log = run([
         PY, upstream_tool(scope, 'train.py'), config, '--work-dir', work,
         '--cfg-options', *train_options, 'train_cfg.max_epochs=1',
-        'train_cfg.val_interval=1', 'default_hooks.logger.interval=1'
+        'train_cfg.val_begin=1', 'train_cfg.val_interval=1',
+        'default_hooks.logger.interval=1'
     ], run_dir)
     assert rc == 0, log[-3000:]
     iters = re.findall(r'Epoch\(train\)\s*\[1\]\[\s*(\d+)/(\d+)\]', log)
