@@ -1,6 +1,6 @@
 # Baseline of every arm: He et al.'s plain CIFAR ResNet-20 (mmrla's ResNetBody: 3x3
 # stem, 3 stages of 3 BasicBlocks with 16/32/64 channels), one-channel input.
-_base_ = ['./_base_/fashion_mnist_bs128.py']
+_base_ = ['./_base_/fashion_mnist_bs64.py']
 model = dict(
     type='ImageClassifier',
     backbone=dict(

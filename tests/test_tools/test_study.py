@@ -4,6 +4,7 @@ import csv
 import importlib.util
 import json
 import struct
+import sys
 
 import numpy as np
 import pytest
@@ -67,14 +68,15 @@ def attempts(run_dir):
     return len(json.loads((run_dir / study.STATE).read_text())['attempts'])
 
 
-def test_study_writes_outputs_and_resumes(fake_fmnist, tmp_path, capsys):
+def test_study_writes_outputs_and_resumes(fake_fmnist, tmp_path, capsys,
+                                          monkeypatch):
     work = tmp_path / 'study'
     argv = [*map(str, ARMS), '--seeds', '0', '1', '--work-dir', str(work),
-            '--baseline', 'resnet20_fmnist', *outputs(tmp_path),
-            *tiny_options(fake_fmnist)]
+            '--baseline', 'resnet20_fmnist', '--jobs', '2', '--threads', '1',
+            *outputs(tmp_path), *tiny_options(fake_fmnist)]
     assert study.main(argv) == 0, capsys.readouterr()
     log = capsys.readouterr().out
-    assert '4 runs (2 arms x 2 seeds): 0 finished, 4 to run' in log
+    assert '4 runs (2 arms x 2 seeds): 0 finished, 4 to run, 2 at a time' in log
     assert 'run 4/4: rla-resnet20_fmnist seed 1' in log
 
     with open(tmp_path / 'out/study.csv') as f:
@@ -108,19 +110,35 @@ def test_study_writes_outputs_and_resumes(fake_fmnist, tmp_path, capsys):
 
     # resume: nothing is run again
     assert study.main(argv) == 0
-    assert '4 finished, 0 to run' in capsys.readouterr().out
+    assert '4 finished, 0 to run, 2 at a time' in capsys.readouterr().out
     assert attempts(run_dir) == 1
     # a run without its result (killed after its last checkpoint) runs again,
-    # from that checkpoint; the others stay finished
+    # resuming from that checkpoint; the others stay finished. (The run itself is
+    # replaced by a no-op: its log already holds the last epoch.)
     (run_dir / study.RESULT).unlink()
+    launched = []
+
+    def fake_popen(cmd, **kwargs):
+        if cmd[1] != study.TRAIN:  # git
+            return real_popen(cmd, **kwargs)
+        launched.append(cmd)
+        return real_popen([sys.executable, '-c', 'pass'], **kwargs)
+
+    real_popen = study.subprocess.Popen
+    monkeypatch.setattr(study.subprocess, 'Popen', fake_popen)
     assert study.main(argv) == 0
     log = capsys.readouterr().out
-    assert '3 finished, 1 to run' in log
-    assert 'run 4/4: rla-resnet20_fmnist seed 1 done' in log
+    assert '3 finished, 1 to run, 2 at a time' in log
+    assert f'run 4/4: rla-resnet20_fmnist seed 1 done: accuracy/top1 ' \
+        f'{curve[2]:.2f}' in log
+    assert len(launched) == 1 and launched[0][-1] == '--resume'
+    assert 'randomness.seed=1' in launched[0]
     assert attempts(run_dir) == 2 and attempts(
         work / 'resnet20_fmnist/seed1') == 1
-    state = json.loads((run_dir / study.STATE).read_text())
-    assert state['attempts'][1]['resumed'] is True
+    with open(tmp_path / 'out/study.csv') as f:
+        again = list(csv.DictReader(f))
+    assert [(r['model'], r['seed'], r['top1']) for r in again] == [
+        (r['model'], r['seed'], r['top1']) for r in rows]
     # other options: the finished runs no longer count (seen without running)
     assert study.main([*argv, 'train_cfg.max_epochs=3', '--dry-run']) == 0
     assert capsys.readouterr().out.count(': stale (') == 4

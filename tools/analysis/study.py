@@ -6,13 +6,14 @@ Usage:
         --work-dir work_dirs/study [--baseline ARM | ARM=BASELINE ...]
         [--csv study.csv] [--md study.md] [--plot study.png]
         [--cfg-options KEY=VALUE ...] [--metric accuracy/top1]
-        [--dry-run | --collect-only]
+        [--jobs N] [--threads T] [--dry-run | --collect-only]
 
 An arm is named by its config file's stem. Each run is ``tools/train.py CONFIG
 --work-dir WORK_DIR/ARM/seed<S> --cfg-options randomness.seed=S ...`` in a subprocess
-(mmengine's Runner; its output goes to ``study_train.log`` in that folder). Runs go seed
-by seed (every arm's seed 0 first), so an interrupted study has every arm with its
-first seeds.
+(mmengine's Runner; its output goes to ``study_train.log`` in that folder), ``--jobs``
+at a time, each with ``OMP_NUM_THREADS=--threads`` if given (on a CPU, two one-thread
+runs use two cores better than one two-thread run). Runs go seed by seed (every arm's
+seed 0 first), so an interrupted study has every arm with its first seeds.
 
 A run's result is read from its mmengine json scalars log (``<timestamp>/vis_data/
 scalars.json``, all of a resumed run's timestamps): the validation ``--metric`` after
@@ -115,6 +116,10 @@ def parse_args(argv=None):
     parser.add_argument('--csv', help='default: WORK_DIR/study.csv')
     parser.add_argument('--md', help='default: WORK_DIR/study.md')
     parser.add_argument('--plot', help='default: WORK_DIR/study.png')
+    parser.add_argument('--jobs', type=int, default=1,
+                        help='runs at a time (each its own process)')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='OMP_NUM_THREADS of each run (default: as set)')
     parser.add_argument('--metric', default='accuracy/top1',
                         help='the validation metric of the scalars log')
     parser.add_argument('--title', default=None,
@@ -127,6 +132,10 @@ def parse_args(argv=None):
     mode.add_argument('--collect-only', action='store_true',
                       help='write the outputs from finished runs, run nothing')
     args = parser.parse_args(argv)
+    for flag in ('jobs', 'threads'):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            parser.error(f'--{flag}: expected a positive integer, got {value}')
     if len(set(args.seeds)) != len(args.seeds):
         parser.error(f'--seeds: repeated seed in {args.seeds}')
     args.cfg_items = getattr(args, 'cfg_items', None) or []
@@ -419,28 +428,41 @@ class Study:
         self.baselines = baselines
         self.runs = [Run(arm, seed, args.work_dir) for seed in args.seeds
                      for arm in arms]
-        self.child = None
-        self.device = device_name()
+        self.device = device_name(args.threads)
         self.commit = git_commit()
 
     # -- running
 
     def run_all(self):
-        todo = [r for r in self.runs if r.state() != 'finished']
+        """Run every unfinished run, up to ``--jobs`` at a time."""
+        todo = [(i, r) for i, r in enumerate(self.runs, 1)
+                if r.state() != 'finished']
         n = len(self.runs)
-        done = n - len(todo)
         say(f'{n} runs ({len(self.arms)} arms x {len(self.args.seeds)} seeds): '
-            f'{done} finished, {len(todo)} to run')
-        failed = []
-        for i, run in enumerate(self.runs, 1):
-            if run.state() == 'finished':
-                continue
-            say(f'run {i}/{n}: {run.label} '
-                f'(study ETA {fmt_time(self.eta(run))})')
-            ok = self.run_one(run, f'{i}/{n}')
-            if not ok:
-                failed.append(run)
-            self.write_outputs()
+            f'{n - len(todo)} finished, {len(todo)} to run'
+            + (f', {self.args.jobs} at a time' if self.args.jobs > 1 else ''))
+        failed, active = [], []
+        try:
+            while todo or active:
+                while todo and len(active) < self.args.jobs:
+                    i, run = todo.pop(0)
+                    say(f'run {i}/{n}: {run.label} '
+                        f'(study ETA {fmt_time(self.eta(len(active)))})')
+                    active.append(self.start(run, f'{i}/{n}'))
+                waited = 0.0  # progress every POLL_S, an ended run at once
+                while waited < POLL_S and all(
+                        job['child'].poll() is None for job in active):
+                    time.sleep(0.5)
+                    waited += 0.5
+                for job in list(active):
+                    if self.poll(job):
+                        active.remove(job)
+                        if not self.finish(job):
+                            failed.append(job['run'])
+                        self.write_outputs()
+        finally:
+            for job in active:  # interrupted: stop the runs too
+                self.stop(job)
         if failed:
             say(f'{len(failed)} runs failed: '
                 f'{", ".join(r.label for r in failed)}; their logs are '
@@ -450,9 +472,9 @@ class Study:
         say('all runs finished')
         return 0
 
-    def eta(self, current):
+    def eta(self, running=0):
         """Seconds left: each unfinished run costs its arm's mean wall time so far
-        (or the mean over all finished runs)."""
+        (or the mean over all finished runs), ``--jobs`` at a time."""
         walls = {}
         for run in self.runs:
             result = run.result()
@@ -466,9 +488,9 @@ class Study:
             if run.result() is None:
                 ws = walls.get(run.arm.name) or every
                 total += sum(ws) / len(ws)
-        return total
+        return total / self.args.jobs
 
-    def run_one(self, run, progress):
+    def start(self, run, progress):
         state = run.state()
         if state == 'stale':
             moved = run.move_aside()
@@ -489,41 +511,55 @@ class Study:
                        resumed='--resume' in cmd)
         info['attempts'].append(attempt)
         write_json(osp.join(run.dir, STATE), info)
-        start = time.monotonic()
-        seen = set(read_curve(run.dir, self.args.metric))
-        with open(osp.join(run.dir, LOG), 'a') as log:
-            log.write(f'\n[study] {now_iso()} {" ".join(cmd)}\n')
-            log.flush()
-            self.child = subprocess.Popen(cmd, stdout=log,
-                                          stderr=subprocess.STDOUT)
+        env = dict(os.environ)
+        if self.args.threads:
+            for var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
+                env[var] = str(self.args.threads)
+        log = open(osp.join(run.dir, LOG), 'a')
+        log.write(f'\n[study] {now_iso()} {" ".join(cmd)}\n')
+        log.flush()
+        child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                 env=env)
+        return dict(run=run, progress=progress, info=info, attempt=attempt,
+                    log=log, child=child, start=time.monotonic(),
+                    seen=set(read_curve(run.dir, self.args.metric)))
+
+    def poll(self, job):
+        """Progress of a running run; True when it has ended."""
+        run, attempt = job['run'], job['attempt']
+        ended = job['child'].poll() is not None
+        attempt['wall_s'] = round(time.monotonic() - job['start'], 1)
+        write_json(osp.join(run.dir, STATE), job['info'])
+        curve = read_curve(run.dir, self.args.metric)
+        for epoch in sorted(set(curve) - job['seen']):
+            say(f'run {job["progress"]}: {run.label}: epoch '
+                f'{epoch}/{run.arm.epochs} {self.args.metric} '
+                f'{curve[epoch]:.2f} ({fmt_time(attempt["wall_s"])})')
+        job['seen'] |= set(curve)
+        return ended
+
+    def stop(self, job):
+        child = job['child']
+        if child.poll() is None:
+            child.terminate()
             try:
-                while True:
-                    try:
-                        rc = self.child.wait(timeout=POLL_S)
-                        break
-                    except subprocess.TimeoutExpired:
-                        pass
-                    attempt['wall_s'] = round(time.monotonic() - start, 1)
-                    write_json(osp.join(run.dir, STATE), info)
-                    curve = read_curve(run.dir, self.args.metric)
-                    for epoch in sorted(set(curve) - seen):
-                        say(f'run {progress}: {run.label}: epoch '
-                            f'{epoch}/{run.arm.epochs} {self.args.metric} '
-                            f'{curve[epoch]:.2f} '
-                            f'({fmt_time(time.monotonic() - start)})')
-                    seen |= set(curve)
-            finally:
-                if self.child.poll() is None:  # interrupted: stop the run too
-                    self.child.terminate()
-                    try:
-                        self.child.wait(timeout=60)
-                    except subprocess.TimeoutExpired:
-                        self.child.kill()
-                        self.child.wait()
-                attempt['wall_s'] = round(time.monotonic() - start, 1)
-                attempt['rc'] = self.child.returncode
-                write_json(osp.join(run.dir, STATE), info)
-                self.child = None
+                child.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        self.close(job)
+
+    def close(self, job):
+        job['attempt']['wall_s'] = round(time.monotonic() - job['start'], 1)
+        job['attempt']['rc'] = job['child'].returncode
+        write_json(osp.join(job['run'].dir, STATE), job['info'])
+        job['log'].close()
+
+    def finish(self, job):
+        """Record an ended run; True if it finished (its result written)."""
+        self.close(job)
+        run, progress, info = job['run'], job['progress'], job['info']
+        rc = job['child'].returncode
         curve = read_curve(run.dir, self.args.metric)
         if rc != 0:
             say(f'run {progress}: {run.label} FAILED (exit code {rc}); the end '
@@ -543,15 +579,16 @@ class Study:
             curve={str(k): v for k, v in curve.items()},
             epochs=run.arm.epochs, train_size=run.arm.train_size,
             val_size=run.arm.val_size, params=run.arm.params,
-            wall_s=round(wall, 1), device=self.device, config=run.arm.config,
-            commit=self.commit, finished=now_iso())
+            wall_s=round(wall, 1), device=self.device,
+            threads=self.args.threads, jobs=self.args.jobs,
+            config=run.arm.config, commit=self.commit, finished=now_iso())
         write_json(osp.join(run.dir, RESULT), result)
         say(f'run {progress}: {run.label} done: {self.args.metric} '
             f'{result["top1"]:.2f} in {fmt_time(wall)}')
         return True
 
     def stop_child(self, *_):
-        raise KeyboardInterrupt  # run_one's finally stops the child
+        raise KeyboardInterrupt  # run_all's finally stops the runs
 
     # -- outputs
 
@@ -654,12 +691,13 @@ def markdown_table(results, arms, baselines, metric, title, planned):
             else:
                 delta = f'{diff:+.2f} [{ci[0]:+.2f}, {ci[1]:+.2f}]'
                 p = f'{pval:.2f}' if pval >= 0.01 else f'{pval:.0e}'
-        elif base:
+        elif base and values:
             delta = '— (no baseline runs yet)'
         wall = walls.get(arm.name)
         lines.append(
             f'| {arm.name} | {base or "—"} | {len(values)} | {cell} | {delta} '
-            f'| {p} | {arm.params:,} | {arm.epochs} | {arm.train_size:,} | '
+            f'| {p} | {count(arm.params)} | {arm.epochs} | '
+            f'{count(arm.train_size)} | '
             f'{fmt_time(sum(wall) / len(wall)) if wall else "—"} |')
     lines += [
         '', f'{len(results)} of {planned} runs finished. {metric}: after the '
@@ -731,6 +769,10 @@ def write_plot(path, results, arms, metric, title):
 
 # ------------------------------------------------------------------ helpers
 
+def count(value):
+    return '—' if value is None else f'{value:,}'
+
+
 def say(message, level='info'):
     prefix = '[study]' if level == 'info' else f'[study] {level}:'
     print(f'{prefix} {message}', flush=True)
@@ -778,11 +820,11 @@ def git_commit():
     return (head + ('+dirty' if dirty else '')) or None
 
 
-def device_name():
+def device_name(threads=None):
     import torch
     if torch.cuda.is_available():
         return f'cuda: {torch.cuda.get_device_name(0)}'
-    return f'cpu: {torch.get_num_threads()} threads'
+    return f'cpu: {threads or torch.get_num_threads()} threads'
 
 
 @cli_errors  # bad input: one `error:` line on stderr, exit code 1
@@ -819,8 +861,6 @@ def main(argv=None):
             if done:
                 arm.params, arm.train_size = done[0]['params'], done[0][
                     'train_size']
-            else:
-                arm.params = arm.train_size = 0
         study.write_outputs()
         return 0
     if args.dry_run:
