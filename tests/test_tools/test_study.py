@@ -205,7 +205,7 @@ def test_missing_data_and_a_running_study_are_refused(fake_fmnist, tmp_path,
     assert 'cannot load train_dataloader.dataset' in err and 'FashionMNIST' \
         in err
     # a live process holds the work dir
-    (tmp_path / 'w').mkdir()
+    (tmp_path / 'w').mkdir(exist_ok=True)  # made by the first call
     import os
     (tmp_path / 'w/.study.lock').write_text(str(os.getppid()))
     assert study.main([*argv, *tiny_options(fake_fmnist)]) == 1

@@ -65,12 +65,12 @@ val_evaluator = dict(type='Accuracy', topk=(1, ))
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
 
-# SGD with Nesterov momentum, batch 64, lr 0.05 (He et al.'s 0.1 for batch 128, scaled)
-# after a one-epoch linear warm-up, cosine decay to 0, weight decay 5e-4: a short version
-# of the papers' CIFAR recipe that ends at a converged point whatever the budget. Batch
-# 64 rather than 128: twice the steps for the same images (a one-thread CPU run costs the
-# same per image either way); 160 steps of 128 (5k images, 4 epochs) left ResNet-20 at
-# 61 % top-1.
+# SGD with Nesterov momentum, batch 64, lr 0.05 (He et al.'s 0.1 for batch 128,
+# scaled) after a one-epoch linear warm-up, cosine decay to 0, weight decay 5e-4: a
+# short version of the papers' CIFAR recipe that ends at a converged point whatever the
+# budget. Batch 64 rather than 128: twice the steps for the same images (a one-thread
+# CPU run costs the same per image either way); 160 steps of 128 (5k images, 4 epochs)
+# left ResNet-20 at 61 % top-1.
 max_epochs = 10
 optim_wrapper = dict(
     optimizer=dict(
