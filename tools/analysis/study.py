@@ -713,12 +713,12 @@ def write_plot(path, results, arms, metric, title):
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
     finals, curves = group(results)
     fig, (ax, ax2) = plt.subplots(
         1, 2, figsize=(12, 4.8), gridspec_kw=dict(width_ratios=[3, 2]))
     colors = plt.get_cmap('tab10')
     try:
-        lows = []
         for i, arm in enumerate(arms):
             color = colors(i % 10)
             runs = curves.get(arm.name)
@@ -735,16 +735,13 @@ def write_plot(path, results, arms, metric, title):
             ax.fill_between(epochs, [m - s for m, s in zip(means, stds)],
                             [m + s for m, s in zip(means, stds)],
                             color=color, alpha=0.2, linewidth=0)
-            lows.append(means[len(means) // 2])
             values = finals[arm.name]
             ax2.scatter([i] * len(values), values, color=color, s=18,
                         zorder=3)
             m, s = mean_std(values)
             ax2.errorbar([i + 0.2], [m], yerr=[s or 0.0], color=color,
                          fmt='_', markersize=12, capsize=3)
-        if lows:  # the later epochs matter; the first ones can be far lower
-            top = max(max(c.values()) for cs in curves.values() for c in cs)
-            ax.set_ylim(min(lows) - 3, top + 1)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel('epoch')
         ax.set_ylabel(f'validation {metric} (%)')
         ax.set_title('validation curve, mean ± std over seeds')
@@ -752,6 +749,7 @@ def write_plot(path, results, arms, metric, title):
         if curves:
             ax.legend(fontsize=8, loc='lower right')
         ax2.set_xticks(range(len(arms)))
+        ax2.set_xlim(-0.5, len(arms) - 0.5)
         ax2.set_xticklabels([a.name for a in arms], rotation=40, ha='right',
                             fontsize=8)
         ax2.set_ylabel(f'final {metric} (%)')
