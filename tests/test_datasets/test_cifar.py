@@ -35,10 +35,14 @@ def write_cifar10(root, per_batch=PER_BATCH, n_test=8):
 
 
 def build(**kwargs):
+    from mmengine.registry import DefaultScope
     from mmpretrain.registry import DATASETS
 
     import mmrla  # noqa: F401
-    return DATASETS.build(dict(type='CIFAR10TrainVal', **kwargs))
+
+    # whatever scope an earlier test in this process left as the default
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        return DATASETS.build(dict(type='CIFAR10TrainVal', **kwargs))
 
 
 def test_train_val_test_subsets(tmp_path):
