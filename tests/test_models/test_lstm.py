@@ -172,3 +172,17 @@ def test_run_refuses_too_long_inputs():
         cell.run([torch.randn(2, 6), torch.randn(2, 7)], state)
     with pytest.raises(ValueError, match=r'inputs\[0\] has shape \(6,\)'):
         cell.run([torch.randn(6)], state)
+
+
+def test_run_does_not_multiply_the_padding():
+    """``run``'s products cover each input's own length: ``2 B 4M (n_t + M)``
+    floating-point operations per step, not ``2 B 4M (N + M)``."""
+    from torch.utils.flop_counter import FlopCounterMode
+    cell = LSTMCell(6, 3, peephole=True)
+    lengths = (6, 6, 4, 4, 2, 6)
+    inputs = [torch.randn(2, n) for n in lengths]
+    state = (torch.zeros(2, 3), torch.zeros(2, 3))
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        cell.run(inputs, state)
+    assert counter.get_total_flops() == sum(2 * 2 * 12 * (n + 3)
+                                            for n in lengths)

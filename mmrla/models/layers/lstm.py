@@ -1,4 +1,6 @@
 """LSTM cells that walk along a CNN's depth (one step per block)."""
+import itertools
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -71,11 +73,16 @@ class LSTMCell(BaseModule):
         return self._update(gates, c)
 
     def run(self, inputs, state):
-        """The cell over a sequence of inputs; returns the last ``(h, c)``.
+        """The cell over a sequence of inputs that do not depend on its state
+        (all known before the first step); returns the last ``(h, c)``.
 
         Every ``inputs[t]`` (B, n_t) with ``n_t <= N`` holds the first ``n_t``
-        of the step's ``N`` inputs, the rest being zeros: one :meth:`forward`
-        per step with the input zero-padded to ``N``.
+        of the step's ``N`` inputs, the rest being zeros: the same maths as one
+        :meth:`forward` per step with the inputs zero-padded to ``N``. The
+        input products ``W_x x_t + b`` come first, one matrix product for each
+        run of consecutive inputs of one length, with the ``n_t`` columns of
+        ``W_x`` they meet (the zeros are not multiplied); then every step adds
+        ``W_h h`` and updates the state.
         """
         for t, x in enumerate(inputs):
             if x.dim() != 2 or x.shape[1] > self.input_size:
@@ -83,9 +90,18 @@ class LSTMCell(BaseModule):
                     f'LSTMCell.run: inputs[{t}] has shape {tuple(x.shape)}; '
                     f'expected (batch, n) with n <= input_size='
                     f'{self.input_size}')
-        for x in inputs:
-            state = self(F.pad(x, (0, self.input_size - x.shape[1])), state)
-        return state
+        weight_x, weight_h = self.linear.weight.split(
+            [self.input_size, self.hidden_size], dim=1)
+        gates_x = []
+        for n, run in itertools.groupby(inputs, key=lambda x: x.shape[1]):
+            run = list(run)
+            products = F.linear(torch.cat(run), weight_x[:, :n],
+                                self.linear.bias)
+            gates_x += products.chunk(len(run))
+        h, c = state
+        for gates in gates_x:
+            h, c = self._update(gates + F.linear(h, weight_h), c)
+        return h, c
 
     def _update(self, gates, c):
         """The new ``(h, c)`` from the gates' pre-activations ``gates``
