@@ -241,3 +241,23 @@ def test_training_step_updates_rla_parts():
 def test_bad_arguments_raise_clear_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         RLAResNet(**kwargs)
+
+
+def test_eca_in_place_only_without_gradients():
+    torch.manual_seed(0)
+    eca = ECALayer(8, kernel_size=3, inplace=True)
+    x = torch.randn(2, 8, 5, 4)
+    expected = ECALayer(8, kernel_size=3).requires_grad_(False)
+    expected.load_state_dict(eca.state_dict())
+    ref = expected(x)
+    assert torch.equal(x, x.clone())  # the out-of-place layer left x alone
+    leaf = x.clone().requires_grad_()
+    out = eca(leaf)  # training: a new tensor, the input kept for backward
+    assert out.data_ptr() != leaf.data_ptr()
+    torch.testing.assert_close(out, ref)
+    out.sum().backward()
+    with torch.no_grad():
+        y = x.clone()
+        out = eca(y)
+    assert out.data_ptr() == y.data_ptr()  # inference: scaled in place
+    torch.testing.assert_close(out, ref)

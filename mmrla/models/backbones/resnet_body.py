@@ -134,7 +134,9 @@ class SplitBlockMixin(CompanionBlock):
 
     def _init_split(self, extra_in_channels, attention):
         self.extra_in_channels = extra_in_channels
-        self.attn = build_channel_attention(attention, self.out_channels)
+        # the branch is fresh and read only by the merge: ECA may scale it in place
+        self.attn = build_channel_attention(attention, self.out_channels,
+                                            inplace=True)
 
     def _parts(self, x, h, x_part):
         raise NotImplementedError
