@@ -150,3 +150,80 @@ def test_frozen_stages_freeze_their_cells():
 def test_bad_arguments(kwargs, arg):
     with pytest.raises(ValueError, match=f'RLAMobileNetV2: invalid {arg}='):
         RLAMobileNetV2(**kwargs)
+
+
+@pytest.mark.parametrize('expand_ratio,stride,momentum,training', [
+    (1, 1, 0.1, True), (6, 2, 0.1, True), (6, 1, None, True),
+    (6, 2, 0.1, False)])
+def test_split_mixed_branch_is_the_concatenation(expand_ratio, stride,
+                                                 momentum, training,
+                                                 monkeypatch):
+    """With gradients, a block runs its depthwise conv, BN, activation and
+    projection on a and h apart: the same outputs, gradients and running
+    statistics as the modules on concat(a, h)."""
+    from mmrla.models.backbones.rla_mobilenet_v2 import RLAInvertedResidual
+    torch.manual_seed(0)
+    split = RLAInvertedResidual(8, 8, stride, expand_ratio, 4).double()
+    randomize_norms(split)
+    split.depthwise.norm.momentum = momentum
+    cat = RLAInvertedResidual(8, 8, stride, expand_ratio, 4).double()
+    cat.load_state_dict(split.state_dict())
+    cat.depthwise.norm.momentum = momentum
+    cat.can_split_mixed_input = lambda: False
+    x = torch.randn(3, 8, 9, 10, dtype=torch.double, requires_grad=True)
+    h = torch.randn(3, 4, 9, 10, dtype=torch.double, requires_grad=True)
+    weights = torch.randn(3, 8, 5 if stride == 2 else 9, 5 if stride == 2
+                          else 10, dtype=torch.double)
+    results = []
+    for block in (split, cat):
+        block.train(training)
+        if block is split:  # no concatenation in the block
+            monkeypatch.setattr(torch, 'cat', None)
+        out, y = block.forward_parts(x, h)
+        monkeypatch.undo()
+        loss = (out * weights).sum() + y.square().sum()
+        grads = torch.autograd.grad(loss, [x, h] + list(block.parameters()))
+        results.append((out, y, grads, block.state_dict()))
+    (out, y, grads, state), (ref_out, ref_y, ref_grads, ref_state) = results
+    torch.testing.assert_close(out, ref_out, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(y, ref_y, rtol=1e-12, atol=1e-12)
+    for a, b in zip(grads, ref_grads):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    for key in ref_state:  # running statistics and batch counts
+        torch.testing.assert_close(state[key], ref_state[key], rtol=1e-12,
+                                   atol=1e-12)
+    if training:
+        assert state['depthwise.bn.num_batches_tracked'] == 1
+    # a conv that F.conv2d would not reproduce: the concatenation
+    split.depthwise.conv.padding_mode = 'circular'
+    assert not split.can_split_mixed_input()
+
+
+@pytest.mark.parametrize('stride', [1, 2])
+def test_inference_concatenates_after_a_strided_depthwise_conv(
+        stride, monkeypatch):
+    """Inference of a strided block joins a and h after the depthwise conv, at
+    the output's size; stride 1 joins them before it. Same outputs."""
+    from mmrla.models.backbones.rla_mobilenet_v2 import RLAInvertedResidual
+    torch.manual_seed(0)
+    block = RLAInvertedResidual(8, 8, stride, 6, 4).double()
+    randomize_norms(block)
+    block.eval()
+    x = torch.randn(2, 8, 9, 10, dtype=torch.double)
+    h = torch.randn(2, 4, 9, 10, dtype=torch.double)
+    cat, shapes = torch.cat, []
+
+    def recording_cat(tensors, dim=0):
+        out = cat(tensors, dim)
+        shapes.append(tuple(out.shape))
+        return out
+
+    with torch.no_grad():
+        a = block.expand(x)
+        ref = block.project(block.depthwise(cat([a, h], 1)))
+        monkeypatch.setattr(torch, 'cat', recording_cat)
+        out = block.mixed_branch(a, h)
+    monkeypatch.undo()
+    size = (5, 5) if stride == 2 else (9, 10)
+    assert shapes == [(2, 48 + 4, *size)]
+    torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-12)

@@ -243,21 +243,23 @@ def test_bad_arguments_raise_clear_errors(kwargs, match):
         RLAResNet(**kwargs)
 
 
-def test_eca_in_place_only_without_gradients():
+@pytest.mark.parametrize('grad', [False, True])
+def test_eca_gate_joins_the_addition(grad):
+    """forward_residual (ECA's gate in the addition) is the block's merge of
+    its parts, in values and in float64 gradients."""
     torch.manual_seed(0)
-    eca = ECALayer(8, kernel_size=3, inplace=True)
-    x = torch.randn(2, 8, 5, 4)
-    expected = ECALayer(8, kernel_size=3).requires_grad_(False)
-    expected.load_state_dict(eca.state_dict())
-    ref = expected(x)
-    assert torch.equal(x, x.clone())  # the out-of-place layer left x alone
-    leaf = x.clone().requires_grad_()
-    out = eca(leaf)  # training: a new tensor, the input kept for backward
-    assert out.data_ptr() != leaf.data_ptr()
-    torch.testing.assert_close(out, ref)
-    out.sum().backward()
-    with torch.no_grad():
-        y = x.clone()
-        out = eca(y)
-    assert out.data_ptr() == y.data_ptr()  # inference: scaled in place
-    torch.testing.assert_close(out, ref)
+    block = RLABottleneck(64, 64, extra_in_channels=8,
+                          attention=dict(type='ECA', kernel_size=3)).double()
+    block.train()
+    x = torch.randn(2, 64, 6, 5, dtype=torch.double, requires_grad=grad)
+    h = torch.randn(2, 8, 6, 5, dtype=torch.double, requires_grad=grad)
+    with torch.set_grad_enabled(grad):
+        out = block.forward_residual(x, h)
+        ref = block.merge(*block.forward_parts(x, h))
+    torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-12)
+    if grad:
+        params = [x, h] + list(block.parameters())
+        grads = torch.autograd.grad(out.square().sum(), params)
+        refs = torch.autograd.grad(ref.square().sum(), params)
+        for g, r in zip(grads, refs):
+            torch.testing.assert_close(g, r, rtol=1e-10, atol=1e-12)

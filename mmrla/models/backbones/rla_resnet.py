@@ -165,13 +165,16 @@ class RLAResNet(ResNetBody):
         cell = getattr(self, f'rla{stage + 1}')
         cell_state, x_part = state
         h = cell.hidden(cell_state) if self.exchange else None
-        branch, identity = block.forward_parts(x, h, x_part)
-        # the branch-reading update needs the branch after the addition
-        x = block.merge(branch, identity,
-                        inplace=self.update_source != 'branch')
+        if self.update_source == 'output':
+            x = y = block.forward_residual(x, h, x_part)
+        else:
+            branch, identity = block.forward_parts(x, h, x_part)
+            # the branch-reading update needs the branch after the addition
+            x = block.merge(branch, identity,
+                            inplace=self.update_source != 'branch')
+            y = branch if self.update_source == 'branch' else identity
         if block.stride != 1:
             cell_state = cell.pool(cell_state, block.stride)
-        y = dict(output=x, branch=branch, identity=identity)[self.update_source]
         y_proj, x_part = self._project(stage, index, cell, y)
         return x, (cell(cell_state, y, index, y_proj), x_part)
 

@@ -6,7 +6,6 @@ applied to the residual branch after its last norm, before the addition (as timm
 """
 import math
 
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
@@ -19,13 +18,12 @@ class ECALayer(BaseModule):
     A 1D convolution of ``kernel_size`` (odd) over the channel axis of the globally
     average-pooled input, then a sigmoid gate. The parameter is named ``conv.weight``
     with shape ``(1, 1, kernel_size)`` as in the official ECA-Net and RLA-Net code.
-
-    ``inplace=True`` (as ``nn.ReLU``'s) scales the input in place where nothing
-    needs its gradient (inference): the residual blocks' branches, which no one
-    reads afterwards, then cost no new tensor (ECA+RLA-R50 inference: 3 %).
+    ``gate(x)`` is the per-channel scale, ``(B, C, 1, 1)``: ``forward(x) = x *
+    gate(x)``. A residual block can then add its shortcut in the same pass
+    (``torch.addcmul``) instead of writing the scaled branch first.
     """
 
-    def __init__(self, channels, kernel_size=3, inplace=False, init_cfg=None):
+    def __init__(self, channels, kernel_size=3, init_cfg=None):
         super().__init__(init_cfg)
         if (not isinstance(kernel_size, int) or isinstance(kernel_size, bool)
                 or kernel_size < 1 or kernel_size % 2 == 0):
@@ -33,19 +31,18 @@ class ECALayer(BaseModule):
                              f'got {kernel_size!r}')
         self.channels = channels
         self.kernel_size = kernel_size
-        self.inplace = inplace
         self.conv = nn.Conv1d(
             1, 1, kernel_size, padding=(kernel_size - 1) // 2, bias=False)
 
-    def forward(self, x):
+    def gate(self, x):
         # adaptive pooling, as the official code (and so its FLOP counts) has it
         pooled = F.adaptive_avg_pool2d(x, 1)
         # (B, C, 1, 1) -> (B, 1, C): the channel axis becomes the 1D sequence
         gate = self.conv(pooled.flatten(1).unsqueeze(1)).sigmoid()
-        gate = gate.transpose(1, 2).unsqueeze(-1)
-        if self.inplace and not (torch.is_grad_enabled() and x.requires_grad):
-            return x.mul_(gate)
-        return x * gate
+        return gate.transpose(1, 2).unsqueeze(-1)
+
+    def forward(self, x):
+        return x * self.gate(x)
 
 
 def eca_adaptive_kernel_size(channels, gamma=2, b=1):
@@ -57,15 +54,13 @@ def eca_adaptive_kernel_size(channels, gamma=2, b=1):
 ATTENTION_TYPES = {'ECA': ECALayer, 'SE': SELayer}
 
 
-def build_channel_attention(cfg, channels, inplace=False):
+def build_channel_attention(cfg, channels):
     """Build the channel attention given by ``cfg`` for ``channels``, or None.
 
     Args:
         cfg (dict | None): ``dict(type='ECA', kernel_size=k)`` or
             ``dict(type='SE', ratio=16)`` (mmpretrain's ``SELayer``); None for none.
         channels (int): channels of the residual branch.
-        inplace (bool): ECA scales its input in place in inference (see
-            :class:`ECALayer`); the residual blocks' fresh branches allow it.
     """
     if cfg is None:
         return None
@@ -74,6 +69,4 @@ def build_channel_attention(cfg, channels, inplace=False):
                          f'{sorted(ATTENTION_TYPES)}, got {cfg!r}')
     args = dict(cfg)
     layer_type = ATTENTION_TYPES[args.pop('type')]
-    if layer_type is ECALayer:
-        args.setdefault('inplace', inplace)
     return layer_type(channels, **args)
