@@ -7,6 +7,7 @@ minutes on CPU without testing our code further). Speed is measured by
 """
 import pytest
 import torch
+
 from mmpretrain.registry import MODELS
 
 from test_fuzz_shapes import CASES, mmrla_backbone_names

@@ -4,6 +4,7 @@ import json
 
 import pytest
 import torch
+
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 

@@ -13,6 +13,7 @@ import warnings
 import pytest
 import torch
 import torch.nn.functional as F
+
 from mmpretrain.models.backbones import MobileNetV2
 from mmpretrain.registry import MODELS
 

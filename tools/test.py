@@ -18,8 +18,13 @@ from mmengine.runner import Runner
 import mmrla  # noqa: F401  (registers models; allow-lists Runner checkpoints)
 from mmrla.utils.checkpoint import check_checkpoint_file
 from mmrla.utils.fileio import exit_on_bad_file
-from mmrla.utils.launch import (add_common_args, check_data_paths,
-                                close_process_group, load_config, parse_common)
+from mmrla.utils.launch import (
+    add_common_args,
+    check_data_paths,
+    close_process_group,
+    load_config,
+    parse_common,
+)
 
 
 def parse_args(argv=None):
@@ -29,7 +34,9 @@ def parse_args(argv=None):
     parser.add_argument(
         '--out', help='dump predictions to this pickle file (.pkl)')
     parser.add_argument(
-        '--show-dir', help='save painted predictions there (a relative path is under work_dir/<time>/)')
+        '--show-dir',
+        help='save painted predictions there (a relative path is under '
+        'work_dir/<time>/)')
     parser.add_argument(
         '--tta', action='store_true', help='test-time augmentation')
     add_common_args(parser)

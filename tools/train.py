@@ -18,10 +18,18 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmrla  # noqa: F401  (registers models; allow-lists Runner checkpoints)
-from mmrla.engine import (checkpoint_problem, find_resumable_checkpoint,
-                          use_atomic_checkpoints)
-from mmrla.utils.launch import (add_common_args, check_data_paths,
-                                close_process_group, load_config, parse_common)
+from mmrla.engine import (
+    checkpoint_problem,
+    find_resumable_checkpoint,
+    use_atomic_checkpoints,
+)
+from mmrla.utils.launch import (
+    add_common_args,
+    check_data_paths,
+    close_process_group,
+    load_config,
+    parse_common,
+)
 
 
 def parse_args(argv=None):

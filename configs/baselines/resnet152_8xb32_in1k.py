@@ -1,4 +1,5 @@
 # The plain upstream ResNet-152 classifier (mmpretrain's config, unchanged): the
-# baseline that tools/analysis/benchmark.py and get_flops.py compare RLA-ResNet-152 with.
+# baseline that tools/analysis/benchmark.py and get_flops.py compare RLA-ResNet-152
+# with.
 _base_ = ['mmpretrain::resnet/resnet152_8xb32_in1k.py']
 custom_imports = dict(imports=['mmrla'], allow_failed_imports=False)

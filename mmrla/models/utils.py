@@ -1,4 +1,5 @@
-"""Argument checking shared by every mmrla module: one error format for config mistakes."""
+"""Argument checking shared by every mmrla module: one error format for config
+mistakes."""
 
 
 def invalid_arg(owner, arg, value, allowed):

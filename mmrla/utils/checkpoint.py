@@ -21,8 +21,13 @@ import zipfile
 import numpy as np
 import torch
 
-from .fileio import (BadFileError, MissingFileError, atomic_write, first_line,
-                     require_file)
+from .fileio import (
+    BadFileError,
+    MissingFileError,
+    atomic_write,
+    first_line,
+    require_file,
+)
 
 
 def _numpy_globals():

@@ -94,5 +94,6 @@ def count_params(model):
 
 
 def paper_units(params, ops):
-    """The paper's "M" parameters and "G" operations: ``(params / 2^20, ops / 2^30)``."""
+    """The paper's "M" parameters and "G" operations:
+    ``(params / 2^20, ops / 2^30)``."""
     return params / PAPER_M, ops / PAPER_G

@@ -4,6 +4,7 @@ import os
 import os.path as osp
 
 import torch
+
 from mmengine.config import Config, DictAction
 
 

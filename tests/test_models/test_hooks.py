@@ -4,10 +4,19 @@ import re
 
 import pytest
 import torch
+
 from mmpretrain.models import ResNet
 
-from mmrla.models import (CRMN, LayerAttentionResNet, LRNNResNet, RAResNet,
-                          RAVGG, ResNetBody, RLAMobileNetV2, RLAResNet)
+from mmrla.models import (
+    CRMN,
+    RAVGG,
+    LayerAttentionResNet,
+    LRNNResNet,
+    RAResNet,
+    ResNetBody,
+    RLAMobileNetV2,
+    RLAResNet,
+)
 
 BLOCK = re.compile(r'^layer\d+\.\d+$')
 STAGE = re.compile(r'^layer\d+$')

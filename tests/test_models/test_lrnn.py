@@ -7,15 +7,21 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
 from mmengine.registry import DefaultScope
 
 import mmrla  # noqa: F401
 import mmrla.models.backbones.lrnn  # noqa: F401  (registers LRNNNet, LRNNResNet)
 from mmrla.models.backbones.lrnn import LRNNNet, LRNNResNet
 from mmrla.models.backbones.resnet_body import ResNetBody
-from mmrla.models.layers.spatial_rnn import (ConvLRNN, FeatureFusion,
-                                             LRNNModule, SpatialRecurrence,
-                                             SpatialRNN, insert_lrnn)
+from mmrla.models.layers.spatial_rnn import (
+    ConvLRNN,
+    FeatureFusion,
+    LRNNModule,
+    SpatialRecurrence,
+    SpatialRNN,
+    insert_lrnn,
+)
 
 
 @pytest.fixture(scope='module', autouse=True)

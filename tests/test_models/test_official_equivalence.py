@@ -3,6 +3,7 @@ import importlib.util
 
 import pytest
 import torch
+
 from mmengine.runner import load_checkpoint
 from mmpretrain.models import ImageClassifier
 

@@ -1,19 +1,24 @@
 """RA-LSTM: VGGBody, RAVGG, RAResNet and their RecurrentAggregation."""
 from pathlib import Path
 
-import mmcv
 import numpy as np
 import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+import mmcv
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 import mmrla  # noqa: F401
 import mmrla.models.backbones.ra_lstm  # noqa: F401  (registers until __init__ does)
-from mmrla.models.backbones.ra_lstm import (RAResNet, RAVGG,
-                                            RecurrentAggregation, VGGBody)
+from mmrla.models.backbones.ra_lstm import (
+    RAVGG,
+    RAResNet,
+    RecurrentAggregation,
+    VGGBody,
+)
 from mmrla.models.backbones.resnet_body import ResNetBody
 from mmrla.models.necks import PoolFlatten
 

@@ -2,8 +2,7 @@
 import pytest
 import torch
 
-from mmrla.models import (PreActBasicBlock, PreActBottleneck, ResNetBody,
-                          RLAResNet)
+from mmrla.models import PreActBasicBlock, PreActBottleneck, ResNetBody, RLAResNet
 from mmrla.models.backbones.resnet_body import conv_xh
 
 

@@ -7,9 +7,11 @@ import pytest
 import torch
 
 from mmrla.models import RLAResNet
-from mmrla.models.backbones.resnet_body import (PreActBottleneck,
-                                                SplitBasicBlock,
-                                                SplitBottleneck)
+from mmrla.models.backbones.resnet_body import (
+    PreActBottleneck,
+    SplitBasicBlock,
+    SplitBottleneck,
+)
 
 SMALL = dict(depth=50, stage_blocks=(2, 2, 2, 2), rla_channels=8,
              base_channels=16, stem_channels=16)

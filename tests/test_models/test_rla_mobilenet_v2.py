@@ -2,6 +2,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
+
 from mmpretrain.models.backbones import MobileNetV2
 
 from mmrla.models import RLAMobileNetV2

@@ -1,5 +1,6 @@
 import pytest
 import torch
+
 from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 
 from mmrla.models import RLABasicBlock, RLABottleneck, RLAResNet

@@ -87,6 +87,7 @@ def test_detectors_propose_the_same_boxes():
     the same ones, also after a training step."""
     sys.path.insert(0, str(SCRIPT.parent))
     import benchmark
+
     from mmdet.testing import demo_mm_inputs
     packed = demo_mm_inputs(1, [[3, 128, 160]], num_items=[3], num_classes=80)
     proposals = {}

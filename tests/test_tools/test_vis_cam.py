@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from mmengine.config import Config
 
 REPO = Path(__file__).resolve().parents[2]

@@ -4,6 +4,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+
 from mmengine.logging import HistoryBuffer, MessageHub
 
 import mmrla  # noqa: F401  (allow-lists Runner checkpoint types)

@@ -37,11 +37,16 @@ import sys
 import time
 
 import torch
+
+from mmrla.utils.fileio import (
+    atomic_write,
+    build_model_from_config,
+    cli_errors,
+    load_config_file,
+    require_writable,
+)
 from mmrla.utils.launch import CfgOptions
 from mmrla.utils.malloc import map_large_blocks, retain_freed_memory
-
-from mmrla.utils.fileio import (atomic_write, build_model_from_config,
-                                cli_errors, load_config_file, require_writable)
 
 
 def parse_args(argv=None):

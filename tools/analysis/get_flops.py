@@ -1,4 +1,4 @@
-"""Parameters and FLOPs of a config's model, in standard units and in the RLA-Net paper's.
+"""Parameters and FLOPs of a config's model, in standard units and in RLA-Net's.
 
 Usage:
     python tools/analysis/get_flops.py CONFIG [--shape H W] [--cfg-options ...]
@@ -16,12 +16,10 @@ import argparse
 import sys
 
 import torch
-from mmrla.utils.launch import CfgOptions
 
-from mmrla.utils.complexity import (PAPER_M, count_params, paper_ops,
-                                    paper_units)
-from mmrla.utils.fileio import (build_model_from_config, cli_errors,
-                                load_config_file)
+from mmrla.utils.complexity import PAPER_M, count_params, paper_ops, paper_units
+from mmrla.utils.fileio import build_model_from_config, cli_errors, load_config_file
+from mmrla.utils.launch import CfgOptions
 
 
 def parse_args(argv=None):

@@ -18,13 +18,19 @@ import os.path as osp
 import sys
 
 import torch
-from mmrla.utils.launch import CfgOptions
+
 from mmengine.runner import Runner
 
 from mmrla.utils.checkpoint import check_checkpoint_file
-from mmrla.utils.fileio import (BadFileError, atomic_write,
-                                build_model_from_config, cli_errors,
-                                load_config_file, require_writable)
+from mmrla.utils.fileio import (
+    BadFileError,
+    atomic_write,
+    build_model_from_config,
+    cli_errors,
+    load_config_file,
+    require_writable,
+)
+from mmrla.utils.launch import CfgOptions
 
 
 def parse_args(argv=None):

@@ -18,8 +18,14 @@ import numbers
 import os.path as osp
 import sys
 
-from mmrla.utils.fileio import (BadFileError, MissingFileError, atomic_write,
-                                cli_errors, require_file, require_writable)
+from mmrla.utils.fileio import (
+    BadFileError,
+    MissingFileError,
+    atomic_write,
+    cli_errors,
+    require_file,
+    require_writable,
+)
 
 
 def find_scalars(work_dir):

@@ -1,4 +1,5 @@
-"""Make a small, real COCO detection set of tree crowns from deepforest's wheel (offline).
+"""Make a small, real COCO detection set of tree crowns from deepforest's wheel
+(offline).
 
 Usage:
     python tools/dataset_converters/deepforest2coco.py WHEEL [OUT_DIR]
@@ -37,8 +38,14 @@ import zlib
 
 from PIL import Image
 
-from mmrla.utils.fileio import (BadFileError, atomic_dir, cli_errors,
-                                first_line, is_complete_dir, require_file)
+from mmrla.utils.fileio import (
+    BadFileError,
+    atomic_dir,
+    cli_errors,
+    first_line,
+    is_complete_dir,
+    require_file,
+)
 
 TILE = 400
 SPLITS = {

@@ -1,4 +1,4 @@
-# RLA-ResNet-110 on He et al.'s CIFAR BasicBlock body (3x18 blocks of 16/32/64 channels).
+# RLA-ResNet-110 on He et al.'s CIFAR BasicBlock body (3x18 blocks, 16/32/64 channels).
 # k = 4 reproduces RLA-Net's +0.07M parameters (configs/rla/README.md).
 rla_channels = 4
 model = dict(

@@ -1,9 +1,14 @@
 from .crmn import CRMN
 from .layer_attention_resnet import LayerAttentionHead, LayerAttentionResNet
 from .lrnn import CNNModule, LRNNNet, LRNNResNet
-from .resnet_body import (PreActBasicBlock, PreActBottleneck, ResNetBody,
-                          SplitBasicBlock, SplitBottleneck)
-from .ra_lstm import RAResNet, RAVGG, RecurrentAggregation, VGGBody
+from .ra_lstm import RAVGG, RAResNet, RecurrentAggregation, VGGBody
+from .resnet_body import (
+    PreActBasicBlock,
+    PreActBottleneck,
+    ResNetBody,
+    SplitBasicBlock,
+    SplitBottleneck,
+)
 from .rla_mobilenet_v2 import RLAInvertedResidual, RLAMobileNetV2
 from .rla_resnet import RLABasicBlock, RLABottleneck, RLAResNet
 

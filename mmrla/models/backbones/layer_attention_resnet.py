@@ -8,6 +8,7 @@ from collections import Counter
 
 import torch
 import torch.nn as nn
+
 from mmengine.model import BaseModule
 
 from mmrla.registry import register_model

@@ -17,14 +17,20 @@ from collections.abc import Sequence
 
 import torch.nn as nn
 import torch.nn.functional as F
+
 from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmengine.model import BaseModule
 
 from mmrla.registry import register_model
 
-from ..layers.spatial_rnn import (CELLS, FUSIONS, RECURRENT_INITS,
-                                  FeatureFusion, LRNNModule,
-                                  SpatialRecurrence)
+from ..layers.spatial_rnn import (
+    CELLS,
+    FUSIONS,
+    RECURRENT_INITS,
+    FeatureFusion,
+    LRNNModule,
+    SpatialRecurrence,
+)
 from ..utils import check_common_args, invalid_arg
 from .resnet_body import ResNetBody, SplitBasicBlock, SplitBottleneck, is_int
 

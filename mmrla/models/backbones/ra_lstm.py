@@ -25,17 +25,25 @@ import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.nn.modules.batchnorm import _BatchNorm
+
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from mmpretrain.models.backbones.base_backbone import BaseBackbone
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmrla.registry import register_model
 
 from ..layers import LSTMCell
 from ..utils import check_common_args, invalid_arg
-from .resnet_body import (CompanionBlock, CompanionHooks, CompanionStage,
-                          CompanionWalk, ResNetBody, is_int, is_int_seq)
+from .resnet_body import (
+    CompanionBlock,
+    CompanionHooks,
+    CompanionStage,
+    CompanionWalk,
+    ResNetBody,
+    is_int,
+    is_int_seq,
+)
 
 
 class RecurrentAggregation(BaseModule):

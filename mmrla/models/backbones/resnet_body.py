@@ -24,13 +24,18 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torch.utils.checkpoint as cp
+from torch.nn.modules.batchnorm import _BatchNorm
+
 from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmcv.cnn.bricks import DropPath
 from mmengine.model.weight_init import constant_init
-from mmpretrain.models.backbones.resnet import (BasicBlock, ResLayer, ResNet,
-                                                get_expansion)
+from mmpretrain.models.backbones.resnet import (
+    BasicBlock,
+    ResLayer,
+    ResNet,
+    get_expansion,
+)
 from mmpretrain.models.backbones.resnext import Bottleneck as _Bottleneck
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmrla.registry import register_model
 
@@ -224,7 +229,8 @@ class SplitBasicBlock(SplitBlockMixin, BasicBlock):
 
 
 class SplitBottleneck(SplitBlockMixin, _Bottleneck):
-    """mmpretrain's (ResNeXt-capable) Bottleneck, split; conv1 reads ``concat(x, h)``."""
+    """mmpretrain's (ResNeXt-capable) Bottleneck, split; conv1 reads
+    ``concat(x, h)``."""
 
     def __init__(self, in_channels, out_channels, extra_in_channels=0,
                  attention=None, groups=1, width_per_group=4, **kwargs):

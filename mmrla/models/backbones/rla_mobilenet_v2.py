@@ -9,6 +9,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torch.utils.checkpoint as cp
+
 from mmcv.cnn import ConvModule, build_conv_layer, build_norm_layer
 from mmengine.model import BaseModule
 from mmpretrain.models.backbones import MobileNetV2
@@ -16,12 +17,15 @@ from mmpretrain.models.utils import make_divisible
 
 from mmrla.registry import register_model
 
-from ..layers import (RLAStageCell, build_channel_attention,
-                      eca_adaptive_kernel_size)
+from ..layers import RLAStageCell, build_channel_attention, eca_adaptive_kernel_size
 from ..utils import check_common_args, invalid_arg
-from .resnet_body import (CompanionBlock, CompanionHooks, CompanionStage,
-                          CompanionWalk, is_int)
-
+from .resnet_body import (
+    CompanionBlock,
+    CompanionHooks,
+    CompanionStage,
+    CompanionWalk,
+    is_int,
+)
 
 # upstream MobileNetV2 arguments that reach it through **kwargs, checked up front
 COMMON_ARGS = ('conv_cfg', 'norm_cfg', 'act_cfg', 'norm_eval', 'with_cp',

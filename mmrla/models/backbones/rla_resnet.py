@@ -6,13 +6,19 @@ updated after every block by the stage's :class:`RLAStageCell`.
 """
 import torch
 import torch.nn.functional as F
+
 from mmcv.cnn import build_norm_layer
 
 from mmrla.registry import register_model
 
 from ..layers import RLA_CELLS
-from .resnet_body import (ResNetBody, SplitBasicBlock, SplitBottleneck, is_int,
-                          is_pointwise)
+from .resnet_body import (
+    ResNetBody,
+    SplitBasicBlock,
+    SplitBottleneck,
+    is_int,
+    is_pointwise,
+)
 
 # The blocks RLA-ResNet builds (conv1 reads concat(x, h)): the body's split blocks.
 RLABasicBlock = SplitBasicBlock

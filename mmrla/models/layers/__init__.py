@@ -1,12 +1,20 @@
-from .channel_attention import (ECALayer, build_channel_attention,
-                                eca_adaptive_kernel_size)
+from .channel_attention import (
+    ECALayer,
+    build_channel_attention,
+    eca_adaptive_kernel_size,
+)
 from .layer_context import LayerContext, resample_channels
 from .lstm import LSTMCell
 from .pooling import avg_pool
-from .spatial_rnn import (ConvLRNN, FeatureFusion, LRNNModule,
-                          SpatialRecurrence, SpatialRNN, insert_lrnn)
-from .rla_cell import (RLA_CELLS, ConvGRUStageCell, ConvLSTMStageCell,
-                       RLAStageCell)
+from .rla_cell import RLA_CELLS, ConvGRUStageCell, ConvLSTMStageCell, RLAStageCell
+from .spatial_rnn import (
+    ConvLRNN,
+    FeatureFusion,
+    LRNNModule,
+    SpatialRecurrence,
+    SpatialRNN,
+    insert_lrnn,
+)
 
 __all__ = [
     'ECALayer', 'build_channel_attention', 'eca_adaptive_kernel_size',

@@ -8,6 +8,7 @@ import math
 
 import torch.nn as nn
 import torch.nn.functional as F
+
 from mmengine.model import BaseModule
 from mmpretrain.models.utils import SELayer
 

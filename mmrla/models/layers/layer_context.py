@@ -1,6 +1,7 @@
 """Context of a block for layer attention: a pooled summary of fixed length."""
 import torch.nn as nn
 import torch.nn.functional as F
+
 from mmengine.model import BaseModule
 
 

@@ -9,6 +9,7 @@ ablation code's layouts.
 """
 import torch
 import torch.nn as nn
+
 from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmengine.model import BaseModule
 

@@ -25,6 +25,7 @@ import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
 from mmcv.cnn import build_conv_layer
 from mmengine.model import BaseModule
 

@@ -1,6 +1,7 @@
 """A neck for fully connected classifiers: pool to a fixed grid, flatten."""
 import torch
 import torch.nn.functional as F
+
 from mmengine.model import BaseModule
 
 from mmrla.registry import register_model
