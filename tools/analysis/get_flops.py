@@ -36,8 +36,10 @@ def standard(model, inputs):
     """mmengine's counts, or the reason they are not available."""
     from mmengine.analysis import get_model_complexity_info
     try:
-        info = get_model_complexity_info(model, inputs=inputs,
-                                         show_table=False, show_arch=False)
+        # counting needs no gradients (and traces inference's plain ops)
+        with torch.no_grad():
+            info = get_model_complexity_info(model, inputs=inputs,
+                                             show_table=False, show_arch=False)
     except Exception as exc:  # tracing fails on some detector heads
         return None, f'n/a ({type(exc).__name__}: {str(exc)[:80]})'
     return info['flops'], None

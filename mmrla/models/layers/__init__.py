@@ -2,6 +2,7 @@ from .channel_attention import (
     ECALayer,
     build_channel_attention,
     eca_adaptive_kernel_size,
+    gated_residual,
 )
 from .layer_context import LayerContext, resample_channels
 from .lstm import LSTMCell
@@ -18,6 +19,7 @@ from .spatial_rnn import (
 
 __all__ = [
     'ECALayer', 'build_channel_attention', 'eca_adaptive_kernel_size',
+    'gated_residual',
     'LayerContext', 'resample_channels', 'LSTMCell',
     'avg_pool', 'RLAStageCell',
     'ConvLSTMStageCell', 'ConvGRUStageCell', 'RLA_CELLS', 'ConvLRNN',
