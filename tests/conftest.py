@@ -1,3 +1,4 @@
+import copy
 import os
 import subprocess
 import sys
@@ -46,3 +47,14 @@ def digits(tmp_path_factory):
                  str(out)], capture_output=True, text=True, cwd=REPO)
             assert result.returncode == 0, result.stderr
     return out
+
+
+@pytest.fixture(autouse=True)
+def _restore_default_scope():
+    """A Runner or tool that a test runs in-process sets mmengine's global default
+    scope (a Runner without ``default_scope`` sets 'mmengine', where no mmrla model
+    is registered); the next test in the same process must not inherit it."""
+    from mmengine.registry import DefaultScope
+    saved = copy.copy(DefaultScope._instance_dict)
+    yield
+    DefaultScope._instance_dict = saved
