@@ -83,6 +83,9 @@ def make_runner(tmp_path, scheduler, checkpoint=None, final_run=None):
             rule='greater')),
         custom_hooks=[probe, dict(type='PlateauReloadHook',
                                   final_run=final_run)],
+        # its own message hub: two runners built within one second share the
+        # default (timestamped) name, and with it the previous run's best_ckpt
+        experiment_name=f'plateau_{tmp_path.name}',
     )
     return runner, probe
 
