@@ -79,6 +79,27 @@ def test_bad_input(capsys):
     assert '--repeats and --batch' in capsys.readouterr().err
     assert benchmark.main([str(CRMN), str(PLAIN), '--batch', '0']) == 1
     assert '--repeats and --batch' in capsys.readouterr().err
+    # CPU time says nothing of a GPU's work
+    assert benchmark.main([str(CRMN), str(PLAIN), '--clock', 'cpu', '--device',
+                           'cuda']) == 1
+    assert '--device cuda needs --clock wall' in capsys.readouterr().err
+
+
+def test_cpu_clock_counts_only_work():
+    """--clock cpu: a wait (another job holding the core) costs nothing, work does."""
+    import time
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        from benchmark import Runner
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    runner = Runner.__new__(Runner)
+    runner.device = torch.device('cpu')
+    assert runner.timed(lambda: time.sleep(0.2)) >= 0.2
+    assert runner.timed(lambda: time.sleep(0.2), time.thread_time) < 0.05
+    a = torch.randn(256, 256)
+    busy = runner.timed(lambda: [a @ a for _ in range(50)], time.thread_time)
+    assert busy > 0
 
 
 def test_detectors_propose_the_same_boxes():

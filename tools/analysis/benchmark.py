@@ -4,6 +4,7 @@ Usage:
     python tools/analysis/benchmark.py CONFIG BASELINE [--batch 8] [--shape H W]
         [--device cpu|cuda] [--repeats 10] [--warmup 2] [--amp] [--out FILE.md]
         [--a-options k=v ...] [--b-options k=v ...] [--retain-memory]
+        [--clock wall|cpu]
 
 Classifiers run ``--batch`` images of ``--shape`` (default 224 x 224); detectors one
 image per batch (default 800 x 1333, a COCO-sized image) with a few random boxes. A
@@ -12,7 +13,10 @@ training step is forward + loss + backward + SGD step; inference is the model's
 models, so that both propose the same boxes: random RPNs do not, and RoIAlign's cost
 follows the proposals' areas (see ``same_proposals``). The two models alternate (A, B,
 A, B, ...) so that drifts of the machine hit both alike; warm-up runs are not timed;
-medians and the spread (min-max) are printed with the ratio A/B of the medians, and the
+``--clock cpu`` times one intra-op thread's CPU time (``time.thread_time`` under
+``torch.set_num_threads(1)``) instead of wall time: on a machine shared with other
+jobs, their load barely moves it (CPU only). Medians and the spread (min-max) are
+printed with the ratio A/B of the medians, and the
 median and range of the ratios of each pair (A_i / B_i). Peak training memory:
 the CUDA allocator's peak on GPU; on CPU the growth of the peak resident set of a
 fresh subprocess per model over what it had after importing the libraries, before
@@ -67,6 +71,10 @@ def parse_args(argv=None):
                         'mmap, no trim; see mmrla/utils/malloc.py) while both '
                         'models are timed (the memory runs map large blocks '
                         'singly either way)')
+    parser.add_argument('--clock', choices=('wall', 'cpu'), default='wall',
+                        help='wall: elapsed time (default); cpu: one '
+                        "intra-op thread's CPU time (a machine shared with "
+                        'other jobs)')
     parser.add_argument('--out', help='write the Markdown table here')
     parser.add_argument('--a-options', nargs='+', action=CfgOptions,
                         default={}, help='config overrides for CONFIG only, '
@@ -162,14 +170,14 @@ class Runner:
         with torch.no_grad(), torch.autocast(**self.autocast):
             self.model(**self.data, mode='predict')
 
-    def timed(self, fn):
+    def timed(self, fn, clock=time.perf_counter):
         if self.device.type == 'cuda':
             torch.cuda.synchronize(self.device)
-        start = time.perf_counter()
+        start = clock()
         fn()
         if self.device.type == 'cuda':
             torch.cuda.synchronize(self.device)
-        return time.perf_counter() - start
+        return clock() - start
 
 
 def _status_mib(field):
@@ -269,6 +277,10 @@ def main(argv=None):
         print('error: --repeats and --batch must be >= 1, --warmup >= 0',
               file=sys.stderr)
         return 1
+    if args.clock == 'cpu' and not args.device.startswith('cpu'):
+        print(f'error: --clock cpu times CPU threads; --device {args.device} '
+              'needs --clock wall', file=sys.stderr)
+        return 1
     if args.device.startswith('cuda') and not torch.cuda.is_available():
         print('error: --device cuda but no CUDA device', file=sys.stderr)
         return 1
@@ -285,6 +297,10 @@ def main(argv=None):
     if args.memory_only:
         return memory_only(args, shape)
 
+    clock = time.perf_counter
+    if args.clock == 'cpu':
+        torch.set_num_threads(1)  # thread_time sees only this thread
+        clock = time.thread_time
     runners = {
         'A': Runner(args.config, args, shape, args.a_options),
         'B': Runner(args.baseline, args, shape, args.b_options)
@@ -296,9 +312,10 @@ def main(argv=None):
     times = {(n, m): [] for n in runners for m in ('train', 'infer')}
     for _ in range(args.repeats):
         for name, runner in runners.items():  # interleaved A, B, A, B
-            times[name, 'train'].append(runner.timed(runner.train_step))
+            times[name, 'train'].append(
+                runner.timed(runner.train_step, clock))
         for name, runner in runners.items():
-            times[name, 'infer'].append(runner.timed(runner.infer))
+            times[name, 'infer'].append(runner.timed(runner.infer, clock))
     del runners
     # what the memory subprocess needs: batch, shape, device, amp
     sub_argv = ['--device', args.device, '--shape', *map(str, shape)]
@@ -320,6 +337,7 @@ def main(argv=None):
         f'{shape[0]}x{shape[1]}, {args.device}'
         f'{", amp" if args.amp else ""}{", compiled" if args.compile else ""}'
         f'{", freed memory retained" if args.retain_memory else ""}'
+        f'{", one thread CPU time" if args.clock == "cpu" else ""}'
         f', {args.repeats} interleaved repeats '
         f'after {args.warmup} warm-ups', '',
         '| measure | A/B | A | B | A/B of each pair, median (min-max) |',
