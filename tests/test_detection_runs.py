@@ -17,7 +17,7 @@ from conftest import REPO
 
 DEEPFOREST = REPO / 'data' / 'deepforest'
 LABELME = REPO / 'data' / 'labelme_coco'
-DF_CONFIG = REPO / 'configs/rla/faster-rcnn_rla-r18_90e_deepforest.py'
+DF_CONFIG = REPO / 'configs/rla/faster-rcnn_rla-r18_100e_deepforest.py'
 MASK_CONFIG = REPO / 'configs/rla/mask-rcnn_rla-r50_labelme-smoke.py'
 
 

@@ -31,7 +31,7 @@ from mmrla.engine import checkpoint_problem, find_resumable_checkpoint
 from mmrla.utils.checkpoint import load_checkpoint_file
 
 CONFIG = REPO / 'configs/rla/rla-resnet18_1xb32_digits.py'
-DF_CONFIG = REPO / 'configs/rla/faster-rcnn_rla-r18_90e_deepforest.py'
+DF_CONFIG = REPO / 'configs/rla/faster-rcnn_rla-r18_100e_deepforest.py'
 PY = sys.executable
 TIMEOUT = 300  # s, for any one run; a hung run fails the test instead of the suite
 

@@ -110,7 +110,7 @@ def test_every_data_root_is_known_offline_or_online():
 
 def test_offline_configs_are_found():
     names = {p.name for p in RUN}
-    assert {'rla-resnet18_1xb32_digits.py', 'faster-rcnn_rla-r18_90e_deepforest.py',
+    assert {'rla-resnet18_1xb32_digits.py', 'faster-rcnn_rla-r18_100e_deepforest.py',
             'mask-rcnn_rla-r50_labelme-smoke.py'} <= names
     # a variant's base is run itself (variants of variants resolve to a run)
     for variant in VARIANTS:

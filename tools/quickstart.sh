@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Quick start (a): set up, make the offline data, then run the main job on CPU:
 #   detection (default): Faster R-CNN with RLA-ResNet-18 on deepforest's tree crowns,
-#     from scratch (configs/rla/faster-rcnn_rla-r18_90e_deepforest.py), COCO bbox
+#     from scratch (configs/rla/faster-rcnn_rla-r18_100e_deepforest.py), COCO bbox
 #     evaluation on the tiles of source images it never trained on; writes the loss
 #     curve and a held-out tile with its true (left) and predicted (right) boxes to
 #     WORK_DIR, and ends with one line: `held-out AP50 X, mAP Y, N min`;
@@ -27,7 +27,7 @@ case "$JOB" in
   detection)
     # the quick start needs only deepforest's tiles: made once (a .complete marker)
     [ -f data/deepforest/.complete ] || bash tools/fetch_data.sh
-    CONFIG=configs/rla/faster-rcnn_rla-r18_90e_deepforest.py
+    CONFIG=configs/rla/faster-rcnn_rla-r18_100e_deepforest.py
     WORK=${MMRLA_WORK_DIR:-work_dirs/quickstart_deepforest} ;;
   classification)
     "$PY" tools/dataset_converters/digits2folder.py data/digits
