@@ -65,13 +65,19 @@ def test_metafile_configs_exist():
         assert Path(model['Config']).stem == model['Name']
 
 
-def _expected(paper, name):
-    """The metrics the paper gives for the metafile entry `name`."""
+def _row(name):
+    """(backbone, variant) of the paper's rows for the metafile entry `name`."""
     stem = name.split('_')[1] if '_coco' in name else name.split('_')[0]
     backbone = BACKBONES.get(stem.replace('eca-', '').replace('rla-', ''))
+    variant = '+ECA+RLA (Ours)' if stem.startswith('eca-') else '+RLA (Ours)'
+    return backbone, variant
+
+
+def _expected(paper, name):
+    """The metrics the paper gives for the metafile entry `name`."""
+    backbone, variant = _row(name)
     if backbone is None:
         return None
-    variant = '+ECA+RLA (Ours)' if stem.startswith('eca-') else '+RLA (Ours)'
     if name.endswith('_in1k'):
         # the row: params, FLOPs, top-1 error, top-5 error
         err1, err5 = paper[(3, backbone, variant)][2:4]
@@ -105,9 +111,7 @@ def test_metafile_flops_are_the_papers(paper):
             flops = (model.get('Metadata') or {}).get('FLOPs (paper units, 2^20)')
         if flops is None:
             continue
-        stem = model['Name'].split('_')[0]
-        backbone = BACKBONES[stem.replace('eca-', '').replace('rla-', '')]
-        variant = '+ECA+RLA (Ours)' if stem.startswith('eca-') else '+RLA (Ours)'
+        backbone, variant = _row(model['Name'])
         assert flops == paper[(3, backbone, variant)][1], model['Name']
 
 
