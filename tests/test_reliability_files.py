@@ -245,10 +245,11 @@ def test_checkpoint_check_for_tools_test_runner_checkpoint_and_tta(tmp_path):
 
 CONVERTER_ERRORS = dict(
     LOAD_ERRORS, **{
-        'foreign-resnet': "not an official RLA-ResNet checkpoint; missing keys "
+        'foreign-resnet': "not an official RLA-Net checkpoint (RLA-ResNet or "
+                          "dsRLA-MobileNetV2); missing keys: RLA-ResNet "
                           "['stages.0.0.conv1.weight'",
-        'no-state-dict': "its 2 keys start ['epoch', 'model']",
-        'not-a-dict': 'expected a non-empty state dict, got Tensor',
+        'no-state-dict': "2 entries are not (first: ['epoch', 'model'])",
+        'not-a-dict': 'or a bare state dict, but it is a Tensor',
     })
 
 
@@ -297,7 +298,7 @@ def test_converter_real_official_checkpoint_truncated_or_wrapped(
     assert_clear_error(code, err, half, 'truncated or corrupt')
     code, _, err = call(CONVERTER, reference_file, out / 'b.pth')
     assert_clear_error(code, err, reference_file,
-                       "its 2 keys start ['no_eca', 'eca']")
+                       "2 entries are not (first: ['no_eca', 'eca'])")
     assert_nothing_left(tmp_path, out)
     code, stdout, err = call(CONVERTER, src, out / 'c.pth')
     assert code == 0, err

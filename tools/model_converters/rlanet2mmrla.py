@@ -1,17 +1,20 @@
-"""Convert an official RLA-Net checkpoint into an mmrla/mmpretrain checkpoint.
+"""Convert an official RLA-Net checkpoint into an mmpretrain or mmdet-3.x checkpoint.
 
 Usage:
     python tools/model_converters/rlanet2mmrla.py SRC DST
 
-SRC is either
-- an official classification checkpoint (``{'state_dict': ...}``, keys possibly
-  prefixed ``module.``): DST loads with ``strict=True`` into an mmpretrain
-  ``ImageClassifier`` with an ``RLAResNet`` backbone, and serves as a detection
-  backbone init via ``init_cfg=dict(type='Pretrained', checkpoint=DST,
-  prefix='backbone.')``; or
-- an official mmdet-2.x detector checkpoint (Faster/Mask R-CNN, RetinaNet with an RLA
-  backbone): DST is an mmdet-3.x checkpoint for the matching ``configs/rla`` config,
-  for ``tools/test.py CONFIG DST``.
+SRC is any of the 18 checkpoints the RLA-Net authors publish:
+- an ImageNet classifier (``{'state_dict': ...}``, keys possibly prefixed
+  ``module.``): RLA-ResNet-50/101 and their ECA variants (``resnet50_rla_2283``, ...)
+  or dsRLA-MobileNetV2 k32 and its ECA variant (``dsrla_mobilenetv2_k32_2762``,
+  ``dsrla_mobilenetv2_k32_eca_2707``). DST loads with ``strict=True`` into the
+  mmpretrain ``ImageClassifier`` of the matching ``configs/rla`` config, and an
+  RLA-ResNet one serves as a detection backbone init via
+  ``init_cfg=dict(type='Pretrained', checkpoint=DST, prefix='backbone.')``; or
+- an mmdet-2.x detector (Faster R-CNN, Mask R-CNN, RetinaNet with an RLA-ResNet-50/101
+  backbone, with or without ECA): DST is an mmdet-3.x checkpoint of the matching
+  ``configs/rla`` config, for ``tools/test.py CONFIG DST``.
+The last line printed names that config.
 SRC is read with ``weights_only=True`` (a pickle that would run code is refused);
 DST is written atomically (never partially). A bad SRC (missing, empty, truncated, not
 a checkpoint, another model's) or an unwritable DST: ``error: ...`` on stderr, exit 1.
@@ -39,12 +42,17 @@ def main(argv=None):
     converted = convert_rlanet_checkpoint(checkpoint, source=args.src)
     save_checkpoint_atomic(converted, args.dst)
     arch = converted['meta']['architecture']
-    print(f'wrote {args.dst} ({converted["meta"]["task"]}): '
+    meta = converted['meta']
+    what = arch['architecture'] + (f' {arch["detector"]}'
+                                   if 'detector' in arch else '')
+    print(f'wrote {args.dst} ({meta["task"]}, {what}): '
           f'{len(converted["state_dict"])} tensors, '
           f'stage_blocks={arch["stage_blocks"]}, '
           f'rla_channels={arch["rla_channels"]}, '
           f'eca_kernel_sizes={arch["eca_kernel_sizes"]}, '
           f'num_classes={arch["num_classes"]}')
+    print(f'config: {meta["config"]}' if meta['config'] else
+          'config: none in configs/rla matches; set the backbone arguments above')
     return 0
 
 
