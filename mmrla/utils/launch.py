@@ -2,6 +2,7 @@
 the start-up check that the data a run reads is there."""
 import os
 import os.path as osp
+import subprocess
 
 import torch
 
@@ -43,16 +44,35 @@ def parse_common(parser, argv=None):
     return args
 
 
+def slurm_to_torch_env():
+    """torch.distributed's ``env://`` variables from a Slurm task's, as mmengine's
+    ``_init_dist_slurm`` sets them (MASTER_ADDR: the first node of the job, unless
+    set; MASTER_PORT: 29500, unless set)."""
+    env = os.environ
+    if 'MASTER_ADDR' not in env:
+        nodes = env['SLURM_NODELIST']
+        env['MASTER_ADDR'] = subprocess.getoutput(
+            f'scontrol show hostname {nodes} | head -n1')
+    env.setdefault('MASTER_PORT', '29500')
+    env['WORLD_SIZE'] = env['SLURM_NTASKS']
+    env['RANK'] = env['SLURM_PROCID']
+    env['LOCAL_RANK'] = env.get('SLURM_LOCALID', '0')
+
+
 def use_cpu_distributed(cfg):
     """Let several CPU processes run together: gloo instead of NCCL, and DDP
     without device_ids (mmengine passes the local rank, which CPU modules refuse).
 
-    With torchrun, the process group is made here: mmengine's ``init_dist``
-    calls ``torch.cuda.set_device`` unconditionally, which raises without a
-    driver, and the Runner skips ``init_dist`` when a group already exists.
+    With torchrun or Slurm, the process group is made here: mmengine's
+    ``init_dist`` calls ``torch.cuda.set_device`` unconditionally, which raises
+    without a driver, and the Runner skips ``init_dist`` when a group already
+    exists.
     """
     cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
-    if cfg.launcher == 'pytorch' and not torch.distributed.is_initialized():
+    if (cfg.launcher in ('pytorch', 'slurm')
+            and not torch.distributed.is_initialized()):
+        if cfg.launcher == 'slurm':
+            slurm_to_torch_env()
         torch.distributed.init_process_group(backend='gloo')
     wrapper = cfg.get('model_wrapper_cfg') or dict(
         type='MMDistributedDataParallel',
