@@ -100,6 +100,7 @@ def test_study_writes_outputs_and_resumes(fake_fmnist, tmp_path, capsys,
     curve = study.read_curve(str(run_dir), 'accuracy/top1')
     assert sorted(curve) == [1, 2]
     assert f'{curve[2]:.2f}' == rows[3]['top1']
+    assert {r["commit"] for r in rows} == {study.git_commit()}
 
     table = (tmp_path / 'out/study.md').read_text()
     line = next(t for t in table.splitlines()
@@ -224,3 +225,72 @@ def test_welch_interval():
     assert ci == pytest.approx((1.5 - half, 1.5 + half))
     assert 0.05 < p < 0.2
     assert study.welch([90.0], [89.0, 91.0]) == (pytest.approx(0.0), None, None)
+
+
+def test_holm_adjusts_over_the_family():
+    # sorted 0.01, 0.03, 0.04 times 3, 2, 1, kept monotone; None is no test
+    assert study.holm([0.04, 0.01, None, 0.03]) == pytest.approx(
+        [0.06, 0.03, None, 0.06])
+    assert study.holm([0.5, 0.9]) == [1.0, 1.0]  # capped at 1
+
+
+class FakeArm:
+    def __init__(self, name):
+        self.name, self.params, self.epochs, self.train_size = name, 1, 2, 3
+
+
+class FakeRun:
+    def __init__(self, arm):
+        self.arm = arm
+
+
+def test_table_has_a_row_per_comparison_with_holm():
+    arms = [FakeArm(n) for n in ('base', 'fc', 'ra')]
+    values = {'base': [90.0, 90.5, 91.0], 'fc': [90.2, 90.4, 90.9],
+              'ra': [85.0, 86.0, 87.0]}
+    results = [(FakeRun(a), dict(top1=v, wall_s=1.0, curve={})) for a in arms
+               for v in values[a.name]]
+    baselines = dict(base=None, fc='base', ra='base')
+    pairs = study.comparisons(baselines, ['ra=fc'], ['base', 'fc', 'ra'])
+    assert pairs == [('fc', 'base'), ('ra', 'base'), ('ra', 'fc')]
+    table = study.markdown_table(results, arms, pairs, 'top1', None, 9)
+    rows = [t for t in table.splitlines() if t.startswith('| ra |')]
+    assert [r.split(' | ')[1] for r in rows] == ['base', 'fc']
+    p_welch = [study.welch(values[a], values[b])[2] for a, b in pairs]
+    for row, p in zip([t for t in table.splitlines()
+                       if t.startswith(('| fc |', '| ra |'))],
+                      study.holm(p_welch)):
+        assert study.fmt_p(p) == row.split(' | ')[6]
+    assert 'over the 3 comparisons of this table' in table
+    for bad, message in ((['ra=nope'], 'expected ARM=NAME with both among'),
+                         (['ra=base'], 'a comparison already made'),
+                         (['ra'], 'expected ARM=NAME')):
+        with pytest.raises(study.BadFileError, match=message):
+            study.comparisons(baselines, bad, ['base', 'fc', 'ra'])
+
+
+def test_fingerprint_covers_the_model_code(monkeypatch):
+    arm = study.Arm(str(ARMS[0]), {})
+    before = arm.fingerprint(0)
+    assert before == arm.fingerprint(0) != arm.fingerprint(1)
+    monkeypatch.setitem(study.code_hash.__defaults__[0], 'hash', 'other code')
+    assert arm.fingerprint(0) != before
+
+
+def test_arm_seeds_give_an_arm_its_own_seeds(tmp_path, capsys):
+    argv = [*map(str, ARMS), '--seeds', '0', '1', '--work-dir',
+            str(tmp_path / 'w'), '--arm-seeds', 'resnet20_fmnist=0,1,2']
+    args = study.parse_args(argv)
+    assert args.seeds_of == {'resnet20_fmnist': [0, 1, 2]}
+    arms = [study.Arm(c, {}) for c in args.configs]
+    runs = study.Study(args, arms, {}, []).runs
+    assert [(r.arm.name, r.seed) for r in runs] == [
+        ('resnet20_fmnist', 0), ('rla-resnet20_fmnist', 0),
+        ('resnet20_fmnist', 1), ('rla-resnet20_fmnist', 1),
+        ('resnet20_fmnist', 2)]
+    with pytest.raises(SystemExit):
+        study.parse_args([*argv[:-1], 'resnet20_fmnist=1,1'])
+    assert 'repeated seed' in capsys.readouterr().err
+    assert study.main([*argv[:-2], '--arm-seeds', 'nope=1']) == 1
+    assert "--arm-seeds: 'nope' is not among the arms" in \
+        capsys.readouterr().err

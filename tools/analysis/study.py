@@ -20,7 +20,9 @@ scalars.json``, all of a resumed run's timestamps): the validation ``--metric`` 
 every epoch; ``top1`` is the value after the last epoch. A run counts as finished when
 its ``study_result.json`` exists, which is written (atomically) only after the
 subprocess exited 0 and its log holds the metric of the config's last epoch, and
-records a fingerprint of the merged config (seed and options included). Rerunning
+records a fingerprint of the merged config (seed and options included) and of the
+model code (every ``.py`` file of the ``mmrla`` package beside this tool, which the
+runs import: ``PYTHONPATH`` points at this checkout). Rerunning
 the same command resumes a study: finished runs are not repeated, an interrupted run
 resumes from its newest complete checkpoint (``tools/train.py --resume``), and a run
 whose config or options changed since is moved aside to ``seed<S>.stale-<time>``
@@ -29,18 +31,23 @@ and started again (with a warning).
 Outputs (rewritten after every finished run, so a partial study always has them):
 
 - CSV, one row per finished run: model (the arm), seed, top1, epochs, train_size,
-  val_size, params, wall_s (summed over the run's attempts), device, baseline, config;
+  val_size, params, wall_s (summed over the run's attempts), device, baseline, config,
+  commit (of this checkout when the run finished);
 - Markdown: per arm the mean +- sample std of top1 over its seeds, and its difference
   to its baseline with a 95 % confidence interval and p value from Welch's t test
-  (unequal variances; needs >= 2 seeds in both arms);
+  (unequal variances; needs >= 2 seeds in both arms), and that p value adjusted by
+  Holm's step-down method over every comparison in the table (the family of tests);
 - plot (matplotlib Agg): validation metric against epoch, mean +- std band per arm,
   and every run's final value per arm.
 
 ``--baseline NAME`` makes arm NAME the baseline of every other arm;
-``--baseline ARM=NAME`` sets it for one arm (both forms combine). Bad input (a missing
-or unreadable config, a config without per-epoch validation, bad or repeated seeds, a
-baseline that is not an arm, an output that cannot be written, another study running
-in the same work dir) stops the tool before any run, with one ``error:`` line.
+``--baseline ARM=NAME`` sets it for one arm (both forms combine); ``--also-compare
+ARM=NAME`` adds a second comparison for an arm (a row of its own). ``--seeds`` applies
+to every arm; ``--arm-seeds ARM=0,1,2,3,4`` gives one arm its own seeds. Bad input
+(a missing or unreadable config, a config without per-epoch validation, bad or
+repeated seeds, a baseline that is not an arm, an output that cannot be written,
+another study running in the same work dir) stops the tool before any run, with one
+``error:`` line.
 """
 import argparse
 import copy
@@ -72,7 +79,8 @@ RESULT = 'study_result.json'  # written when a run is complete
 STATE = 'study_run.json'  # fingerprint and attempts of a started run
 LOG = 'study_train.log'
 CSV_FIELDS = ('model', 'seed', 'top1', 'epochs', 'train_size', 'val_size',
-              'params', 'wall_s', 'device', 'baseline', 'config')
+              'params', 'wall_s', 'device', 'baseline', 'config', 'commit')
+REPO = osp.dirname(osp.dirname(TRAIN))
 POLL_S = 20  # how often a running run's log is read (progress, wall time)
 
 
@@ -113,6 +121,12 @@ def parse_args(argv=None):
     parser.add_argument(
         '--baseline', nargs='+', default=[], metavar='ARM=NAME',
         help='NAME: the baseline of every other arm; ARM=NAME: of one arm')
+    parser.add_argument(
+        '--also-compare', nargs='+', default=[], metavar='ARM=NAME',
+        help='a further comparison of ARM with arm NAME')
+    parser.add_argument(
+        '--arm-seeds', nargs='+', default=[], metavar='ARM=S,S,...',
+        help="one arm's own seeds (instead of --seeds)")
     parser.add_argument('--csv', help='default: WORK_DIR/study.csv')
     parser.add_argument('--md', help='default: WORK_DIR/study.md')
     parser.add_argument('--plot', help='default: WORK_DIR/study.png')
@@ -138,6 +152,18 @@ def parse_args(argv=None):
             parser.error(f'--{flag}: expected a positive integer, got {value}')
     if len(set(args.seeds)) != len(args.seeds):
         parser.error(f'--seeds: repeated seed in {args.seeds}')
+    args.seeds_of = {}
+    for spec in args.arm_seeds:
+        arm, sep, seeds = spec.partition('=')
+        try:
+            if not sep or not arm:
+                raise argparse.ArgumentTypeError('expected ARM=S,S,...')
+            values = [seed_arg(t) for t in seeds.split(',')]
+        except argparse.ArgumentTypeError as exc:
+            parser.error(f'--arm-seeds {spec}: {exc}')
+        if len(set(values)) != len(values):
+            parser.error(f'--arm-seeds {spec}: repeated seed')
+        args.seeds_of[arm_name(arm) if arm.endswith('.py') else arm] = values
     args.cfg_items = getattr(args, 'cfg_items', None) or []
     return args
 
@@ -175,6 +201,25 @@ def parse_baselines(specs, arms):
         base = per_arm.get(arm, default)
         out[arm] = None if base == arm else base
     return out
+
+
+def comparisons(baselines, also, arms):
+    """[(arm, baseline)]: every arm's baseline, then the ``--also-compare``
+    pairs."""
+    pairs = [(arm, base) for arm, base in baselines.items() if base]
+    for spec in also:
+        arm, sep, base = spec.partition('=')
+        arm, base = (arm_name(n) if n.endswith('.py') else n
+                     for n in (arm, base))
+        for name in (arm, base):
+            if not sep or name not in arms:
+                raise BadFileError(f'--also-compare {spec}: expected ARM=NAME '
+                                   f'with both among the arms ({", ".join(arms)})')
+        if arm == base or (arm, base) in pairs:
+            raise BadFileError(f'--also-compare {spec}: an arm against itself '
+                               'or a comparison already made')
+        pairs.append((arm, base))
+    return pairs
 
 
 # --------------------------------------------------------------------- arms
@@ -218,11 +263,12 @@ class Arm:
         self.val_size = None
 
     def fingerprint(self, seed):
-        """What a finished run must match to count: the merged config, seeded."""
+        """What a finished run must match to count: the merged config, seeded,
+        and the model code."""
         cfg = copy.deepcopy(self.cfg)
         cfg.merge_from_dict({'randomness.seed': seed})
         text = json.dumps(cfg.to_dict(), sort_keys=True, default=repr)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return hashlib.sha256((text + code_hash()).encode()).hexdigest()[:16]
 
     def measure(self, dataset_sizes):
         """Params of the model and the sizes of its datasets (built once; a bad
@@ -379,6 +425,23 @@ def has_checkpoint(run_dir):
 
 # ------------------------------------------------------------------- runs
 
+def code_hash(_cache={}):
+    """sha256 of every .py file of the mmrla package the runs import (path and
+    content), so a run of other model code does not count as finished."""
+    if 'hash' not in _cache:
+        digest = hashlib.sha256()
+        root = osp.join(REPO, 'mmrla')
+        for folder, dirs, files in sorted(os.walk(root)):
+            dirs.sort()
+            for name in sorted(f for f in files if f.endswith('.py')):
+                path = osp.join(folder, name)
+                digest.update(osp.relpath(path, REPO).encode() + b'\0')
+                with open(path, 'rb') as f:
+                    digest.update(f.read() + b'\0')
+        _cache['hash'] = digest.hexdigest()
+    return _cache['hash']
+
+
 class Run:
 
     def __init__(self, arm, seed, work_dir):
@@ -422,12 +485,17 @@ class Run:
 
 class Study:
 
-    def __init__(self, args, arms, baselines):
+    def __init__(self, args, arms, baselines, pairs):
         self.args = args
         self.arms = arms
         self.baselines = baselines
-        self.runs = [Run(arm, seed, args.work_dir) for seed in args.seeds
-                     for arm in arms]
+        self.pairs = pairs
+        seeds = {arm.name: args.seeds_of.get(arm.name, args.seeds)
+                 for arm in arms}
+        # seed by seed: every arm's first seeds before any arm's later ones
+        self.runs = [Run(arm, seed, args.work_dir)
+                     for seed in sorted({s for ss in seeds.values() for s in ss})
+                     for arm in arms if seed in seeds[arm.name]]
         self.device = device_name(args.threads)
         self.commit = git_commit()
 
@@ -438,7 +506,9 @@ class Study:
         todo = [(i, r) for i, r in enumerate(self.runs, 1)
                 if r.state() != 'finished']
         n = len(self.runs)
-        say(f'{n} runs ({len(self.arms)} arms x {len(self.args.seeds)} seeds): '
+        seeds = (f'{len(self.args.seeds)} seeds' if not self.args.seeds_of
+                 else 'their seeds')
+        say(f'{n} runs ({len(self.arms)} arms x {seeds}): '
             f'{n - len(todo)} finished, {len(todo)} to run'
             + (f', {self.args.jobs} at a time' if self.args.jobs > 1 else ''))
         failed, active = [], []
@@ -512,6 +582,10 @@ class Study:
         info['attempts'].append(attempt)
         write_json(osp.join(run.dir, STATE), info)
         env = dict(os.environ)
+        # the runs import this checkout's mmrla (the code the fingerprint covers),
+        # not whichever one is installed
+        env['PYTHONPATH'] = os.pathsep.join(
+            [REPO] + [p for p in [env.get('PYTHONPATH')] if p])
         if self.args.threads:
             for var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
                 env[var] = str(self.args.threads)
@@ -599,7 +673,7 @@ class Study:
     def write_outputs(self):
         results = self.results()
         write_csv(self.args.csv, results, self.baselines)
-        table = markdown_table(results, self.arms, self.baselines,
+        table = markdown_table(results, self.arms, self.pairs,
                                self.args.metric, self.args.title,
                                len(self.runs))
         with atomic_write(self.args.md) as f:
@@ -661,50 +735,74 @@ def group(results):
     return finals, curves
 
 
-def markdown_table(results, arms, baselines, metric, title, planned):
+def holm(pvalues):
+    """Holm's step-down adjustment of ``pvalues`` (Nones kept): the family-wise
+    error rate over all of them is at most the level each is compared with."""
+    ranked = sorted((p, i) for i, p in enumerate(pvalues) if p is not None)
+    adjusted, running = list(pvalues), 0.0
+    for rank, (p, i) in enumerate(ranked):
+        running = max(running, min(1.0, (len(ranked) - rank) * p))
+        adjusted[i] = running
+    return adjusted
+
+
+def fmt_p(p):
+    return '—' if p is None else f'{p:.2f}' if p >= 0.01 else f'{p:.0e}'
+
+
+def markdown_table(results, arms, pairs, metric, title, planned):
     finals, _ = group(results)
     walls = {}
     for run, result in results:
         walls.setdefault(run.arm.name, []).append(result['wall_s'])
+    rows = []  # (arm, baseline or None); an arm with several baselines: a row each
+    for arm in arms:
+        bases = [b for a, b in pairs if a == arm.name] or [None]
+        rows += [(arm, base) for base in bases]
+    tests = []
+    for arm, base in rows:
+        values, ref = finals.get(arm.name), finals.get(base)
+        tests.append(welch(values, ref) if base and values and ref else None)
+    adjusted = holm([t[2] if t else None for t in tests])
     lines = []
     if title:
         lines += [f'**{title}**', '']
     lines += [
         f'| arm | baseline | seeds | {metric} mean ± std | Δ vs baseline '
-        '[95 % CI] | p (Welch) | params | epochs | train images | '
-        'wall/run |', '|' + '---|' * 10
+        '[95 % CI] | p (Welch) | p (Holm) | params | epochs | train images | '
+        'wall/run |', '|' + '---|' * 11
     ]
-    for arm in arms:
+    for (arm, base), test, p_holm in zip(rows, tests, adjusted):
         values = finals.get(arm.name, [])
-        base = baselines.get(arm.name)
         if values:
             mean, std = mean_std(values)
             cell = f'{mean:.2f} ± {std:.2f}' if std is not None else \
                 f'{mean:.2f}'
         else:
             cell = '—'
-        delta, p = '—', '—'
-        if base and values and finals.get(base):
-            diff, ci, pval = welch(values, finals[base])
-            if ci is None:
-                delta = f'{diff:+.2f} (CI needs ≥ 2 seeds each)'
-            else:
-                delta = f'{diff:+.2f} [{ci[0]:+.2f}, {ci[1]:+.2f}]'
-                p = f'{pval:.2f}' if pval >= 0.01 else f'{pval:.0e}'
+        delta, p = '—', None
+        if test is not None:
+            diff, ci, p = test
+            delta = (f'{diff:+.2f} (CI needs ≥ 2 seeds each)' if ci is None
+                     else f'{diff:+.2f} [{ci[0]:+.2f}, {ci[1]:+.2f}]')
         elif base and values:
             delta = '— (no baseline runs yet)'
         wall = walls.get(arm.name)
         lines.append(
             f'| {arm.name} | {base or "—"} | {len(values)} | {cell} | {delta} '
-            f'| {p} | {count(arm.params)} | {arm.epochs} | '
-            f'{count(arm.train_size)} | '
+            f'| {fmt_p(p)} | {fmt_p(p_holm)} | {count(arm.params)} | '
+            f'{arm.epochs} | {count(arm.train_size)} | '
             f'{fmt_time(sum(wall) / len(wall)) if wall else "—"} |')
+    n_tests = sum(p is not None for p in adjusted)
     lines += [
         '', f'{len(results)} of {planned} runs finished. {metric}: after the '
         'last epoch, on the validation set; mean ± sample standard deviation '
         'over seeds; Δ: mean difference to the baseline arm, 95 % confidence '
-        "interval and two-sided p value of Welch's t test (unequal variances). "
-        'A CI that contains 0 does not show a difference.', ''
+        "interval and two-sided p value of Welch's t test (unequal variances); "
+        f"p (Holm): that p value adjusted by Holm's method over the {n_tests} "
+        'comparisons of this table. A CI that contains 0 does not show a '
+        'difference; a difference is significant at the 5 % level (family-wise) '
+        'only where p (Holm) < 0.05.', ''
     ]
     return '\n'.join(lines)
 
@@ -837,6 +935,11 @@ def main(argv=None):
         raise BadFileError(f'two configs name the same arm {repeated[0]!r} '
                            '(an arm is a config file stem); rename one')
     baselines = parse_baselines(args.baseline, names)
+    pairs = comparisons(baselines, args.also_compare, names)
+    unknown = sorted(set(args.seeds_of) - set(names))
+    if unknown:
+        raise BadFileError(f'--arm-seeds: {unknown[0]!r} is not among the arms '
+                           f'({", ".join(names)})')
     for key, what in (('randomness.seed', 'seed (use --seeds)'),
                       ('work_dir', 'work_dir (WORK_DIR/ARM/seed<S>)')):
         if any(item.split('=', 1)[0] == key for item in args.cfg_items):
@@ -851,14 +954,15 @@ def main(argv=None):
         sizes = {}
         for arm in arms:
             arm.measure(sizes)
-    study = Study(args, arms, baselines)
+    study = Study(args, arms, baselines, pairs)
     if args.collect_only:
         for arm in arms:  # from the finished runs (no model or data built)
             done = [r.result() for r in study.runs if r.arm is arm]
             done = [d for d in done if d]
             if done:
-                arm.params, arm.train_size = done[0]['params'], done[0][
-                    'train_size']
+                arm.params, arm.train_size, arm.val_size = (
+                    done[0]['params'], done[0]['train_size'],
+                    done[0]['val_size'])
         study.write_outputs()
         return 0
     if args.dry_run:

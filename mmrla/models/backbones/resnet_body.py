@@ -408,6 +408,12 @@ class ResNetBody(CompanionHooks, ResNet):
             ``dict(type='ECA', kernel_size=K)`` with K an odd int, a list of one
             odd int per stage, or ``'adaptive'`` (ECA-Net's rule from the stage's
             channels); ``dict(type='SE', ratio=16)`` (mmpretrain's SELayer).
+        zero_init_residual (bool): start every residual branch at zero (the
+            last norm's weight, or the pre-activation branch's last conv, set to
+            0; Goyal et al. 2017). Default: False, unlike upstream ``ResNet``:
+            the papers initialise as He et al. (2015), and a zero branch leaves
+            every companion that scales or gates it (layer attention, ECA) with
+            exactly zero gradient at the start.
     """
 
     imagenet_arch = {
@@ -454,6 +460,7 @@ class ResNetBody(CompanionHooks, ResNet):
                  frozen_stages=-1,
                  style='pytorch',
                  deep_stem=False,
+                 zero_init_residual=False,
                  **kwargs):
         name = type(self).__name__
         if stem_type not in ('imagenet', 'cifar'):
@@ -470,7 +477,7 @@ class ResNetBody(CompanionHooks, ResNet):
             self._fail('widen_factor', widen_factor,
                        "a positive int (other than 1 only with stem_type='cifar')")
         check_common_args(
-            self, deep_stem=deep_stem,
+            self, deep_stem=deep_stem, zero_init_residual=zero_init_residual,
             **{k: v for k, v in kwargs.items() if k in COMMON_ARGS})
         expansion = kwargs.get('expansion')
         if expansion is not None and (not is_int(expansion) or expansion < 1):
@@ -525,6 +532,7 @@ class ResNetBody(CompanionHooks, ResNet):
             frozen_stages=frozen_stages,
             style=style,
             deep_stem=deep_stem,
+            zero_init_residual=zero_init_residual,
             **kwargs)
         if preact:
             self.final_norm = build_norm_layer(self.norm_cfg,
