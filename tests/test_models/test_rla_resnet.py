@@ -4,7 +4,7 @@ import torch
 from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 
 from mmrla.models import RLABasicBlock, RLABottleneck, RLAResNet
-from mmrla.models.layers import ECALayer, eca_adaptive_kernel_size, gated_residual
+from mmrla.models.layers import ECALayer, eca_adaptive_kernel_size
 
 DEPTHS = {18: RLABasicBlock, 34: RLABasicBlock, 50: RLABottleneck,
           101: RLABottleneck, 152: RLABottleneck}
@@ -264,41 +264,3 @@ def test_eca_gate_joins_the_addition(grad):
         refs = torch.autograd.grad(ref.square().sum(), params)
         for g, r in zip(grads, refs):
             torch.testing.assert_close(g, r, rtol=1e-10, atol=1e-12)
-
-
-def _gated_residual_reference(layer, branch, identity, relu):
-    out = torch.addcmul(identity, branch, layer.gate(branch))
-    return out.relu() if relu else out
-
-
-@pytest.mark.parametrize('relu', [True, False])
-@pytest.mark.parametrize('frozen', [(), ('branch', ), ('weight', ),
-                                    ('identity', 'weight')])
-def test_gated_residual_backward_is_autograds(relu, frozen):
-    """The fused backward gives autograd's gradients of the plain composition
-    for every input that needs one, and none for the others."""
-    torch.manual_seed(0)
-    layer = ECALayer(6, kernel_size=3).double()
-    layer.conv.weight.requires_grad_('weight' not in frozen)
-    branch = torch.randn(2, 6, 5, 3, dtype=torch.float64)
-    identity = torch.randn(2, 6, 5, 3, dtype=torch.float64)
-    grad_out = torch.randn(2, 6, 5, 3, dtype=torch.float64)
-    results = []
-    for fn in (_gated_residual_reference, gated_residual):
-        b = branch.clone().requires_grad_('branch' not in frozen)
-        i = identity.clone().requires_grad_('identity' not in frozen)
-        layer.zero_grad()
-        out = fn(layer, b, i, relu)
-        out.backward(grad_out)
-        results.append([out, b.grad, i.grad, layer.conv.weight.grad])
-    (ref_out, *ref_grads), (out, *grads) = results
-    assert type(out.grad_fn).__name__ != 'ReluBackward0'  # the fused one ran
-    torch.testing.assert_close(out, ref_out, rtol=0, atol=1e-12)
-    if relu:
-        assert (out == 0).any() and (out > 0).any()
-    for name, ref, got in zip(('branch', 'identity', 'weight'), ref_grads,
-                              grads):
-        if name in frozen:
-            assert got is None
-        else:
-            torch.testing.assert_close(got, ref, rtol=0, atol=1e-12)

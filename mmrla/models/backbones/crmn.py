@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from mmrla.registry import register_model
 
-from ..layers import LSTMCell, avg_pool
+from ..layers import LSTMCell, adaptive_avg_pool, avg_pool
 from .resnet_body import ResNetBody, is_int, is_int_seq
 
 
@@ -131,6 +131,13 @@ class CRMN(ResNetBody):
             lengths.append(c * math.ceil(size[0] / 2) * math.ceil(size[1] / 2))
         return lengths
 
+    @property
+    def image_size_fixed_in_graph(self):
+        if self.lstm is None or self.pool != '2x2':
+            return None
+        return ("the memory's input length follows the image size "
+                "(pool='2x2'); pool='adaptive' takes any size")
+
     def companion_modules(self, stage):
         # the one memory serves every stage
         if stage == self.num_stages and getattr(self, 'lstm', None):
@@ -153,7 +160,7 @@ class CRMN(ResNetBody):
         if self.lstm is None:
             return x, state
         if self.pool == 'adaptive':
-            feed = F.adaptive_avg_pool2d(x, self.pool_grid)
+            feed = adaptive_avg_pool(x, self.pool_grid)
         else:
             feed = avg_pool(x, 2)
         feed = feed.flatten(1)

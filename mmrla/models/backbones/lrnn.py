@@ -35,6 +35,9 @@ from ..utils import check_common_args, invalid_arg
 from .resnet_body import ResNetBody, SplitBasicBlock, SplitBottleneck, is_int
 
 LAYER_KINDS = ('cnn', 'lrnn', 'pool')
+# why a traced graph of an L-RNN holds one image size (image_size_fixed_in_graph)
+SCAN_UNROLLED = ('its spatial RNNs take one step per row and column, and a traced '
+                 'graph holds the steps of the traced size (ONNX export: no loop)')
 
 
 class CNNModule(BaseModule):
@@ -216,6 +219,11 @@ class LRNNNet(BaseModule):
     def _fail(self, arg, value, allowed):
         invalid_arg(self, arg, value, allowed)
 
+    @property
+    def image_size_fixed_in_graph(self):
+        return SCAN_UNROLLED if any(kind == 'lrnn'
+                                    for kind, *_ in self.arch) else None
+
     def _parse_arch(self, arch):
         names = ', '.join(repr(name) for name in self.arch_zoo)
         if isinstance(arch, str):  # the paper's spelling works too: 'A-Concat'
@@ -310,6 +318,10 @@ class LRNNResNet(ResNetBody):
                 self.add_module(f'lrnn{i + 1}',
                                 SpatialRecurrence(self._lrnn_channels(block)))
         self._freeze_stages()
+
+    @property
+    def image_size_fixed_in_graph(self):
+        return SCAN_UNROLLED if any(self.lrnn_stages) else None
 
     def _lrnn_channels(self, block):
         if self.lrnn_position == 'output':

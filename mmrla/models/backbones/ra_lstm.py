@@ -33,7 +33,7 @@ from mmpretrain.models.backbones.base_backbone import BaseBackbone
 
 from mmrla.registry import register_model
 
-from ..layers import LSTMCell
+from ..layers import LSTMCell, adaptive_avg_pool
 from ..utils import check_common_args, invalid_arg
 from .resnet_body import (
     CompanionBlock,
@@ -167,13 +167,13 @@ class RecurrentAggregation(BaseModule):
         if level == 'last':
             return x.mean((2, 3))
         stride = node.stride[0]
-        pad_h, pad_w = -x.shape[2] % stride, -x.shape[3] % stride
-        if pad_h or pad_w:
-            x = F.pad(x, (0, pad_w, 0, pad_h))
+        # always (a zero pad is free): a traced graph keeps the sizes symbolic
+        x = F.pad(x, (0, -x.shape[3] % stride, 0, -x.shape[2] % stride))
         x = node(x)
         if level == 'middle':
             return x.mean((2, 3))
-        return F.adaptive_avg_pool2d(x, self.shallow_grid).flatten(1)
+        grid = (self.shallow_grid, self.shallow_grid)
+        return adaptive_avg_pool(x, grid).flatten(1)
 
     def init_state(self, ref):
         """Zero ``(h, c)`` and no outputs yet; ``ref`` gives batch, dtype, device."""

@@ -39,7 +39,7 @@ from mmpretrain.models.backbones.resnext import Bottleneck as _Bottleneck
 
 from mmrla.registry import register_model
 
-from ..layers import build_channel_attention, eca_adaptive_kernel_size, gated_residual
+from ..layers import build_channel_attention, eca_adaptive_kernel_size
 from ..utils import check_common_args, invalid_arg
 
 # upstream ResNet arguments that reach it through **kwargs, checked up front
@@ -178,20 +178,13 @@ class SplitBlockMixin(CompanionBlock):
 
     def forward_residual(self, x, h=None, x_part=None):
         """The block's output, ``merge(*forward_parts(x, h, x_part))``. A
-        gating attention (ECA) joins the addition: :func:`gated_residual`
-        (ECA+RLA-R50: 3 % of inference, 4 % of training)."""
+        gating attention (ECA) is merged as the branch's scale, so the gate
+        joins the addition's pass instead of scaling a copy of the branch."""
         if not self.gated:
             return self.merge(*self.forward_parts(x, h, x_part), inplace=True)
-        if not isinstance(self.drop_path, nn.Identity):
-            branch, identity = self._run(self._parts, x, h, x_part)
-            return self.merge(branch, identity, scale=self.attn.gate(branch),
-                              inplace=True)
-
-        def residual(x, h, x_part):
-            return gated_residual(self.attn, *self._parts(x, h, x_part),
-                                  relu=not self.preact)
-
-        return self._run(residual, x, h, x_part)
+        branch, identity = self._run(self._parts, x, h, x_part)
+        return self.merge(branch, identity, scale=self.attn.gate(branch),
+                          inplace=True)
 
     def merge(self, branch, identity, scale=None, inplace=False):
         """``relu(scale * branch + identity)`` (no ReLU for pre-activation
@@ -363,6 +356,11 @@ class CompanionHooks:
     defaults make the plain network. Companions override them (RLA-Net, CRMN,
     RA-LSTM, ...).
     """
+
+    #: Why a traced graph of the backbone (ONNX, ``torch.export``) holds only
+    #: the image size it was traced at (its batch size stays free), or None:
+    #: any image size. ``tools/deployment/pytorch2onnx.py`` reads it.
+    image_size_fixed_in_graph = None
 
     def init_state(self, x):
         """The companion's state after the stem (``x`` is the stem output)."""

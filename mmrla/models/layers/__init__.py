@@ -2,11 +2,10 @@ from .channel_attention import (
     ECALayer,
     build_channel_attention,
     eca_adaptive_kernel_size,
-    gated_residual,
 )
 from .layer_context import LayerContext, resample_channels
 from .lstm import LSTMCell
-from .pooling import avg_pool
+from .pooling import adaptive_avg_pool, avg_pool
 from .rla_cell import RLA_CELLS, ConvGRUStageCell, ConvLSTMStageCell, RLAStageCell
 from .spatial_rnn import (
     ConvLRNN,
@@ -19,9 +18,8 @@ from .spatial_rnn import (
 
 __all__ = [
     'ECALayer', 'build_channel_attention', 'eca_adaptive_kernel_size',
-    'gated_residual',
     'LayerContext', 'resample_channels', 'LSTMCell',
-    'avg_pool', 'RLAStageCell',
+    'adaptive_avg_pool', 'avg_pool', 'RLAStageCell',
     'ConvLSTMStageCell', 'ConvGRUStageCell', 'RLA_CELLS', 'ConvLRNN',
     'FeatureFusion', 'LRNNModule', 'SpatialRecurrence', 'SpatialRNN',
     'insert_lrnn'

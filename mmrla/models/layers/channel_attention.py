@@ -6,10 +6,8 @@ applied to the residual branch after its last norm, before the addition (as timm
 """
 import math
 
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.autograd.function import once_differentiable
 
 from mmengine.model import BaseModule
 from mmpretrain.models.utils import SELayer
@@ -22,8 +20,8 @@ class ECALayer(BaseModule):
     average-pooled input, then a sigmoid gate. The parameter is named ``conv.weight``
     with shape ``(1, 1, kernel_size)`` as in the official ECA-Net and RLA-Net code.
     ``gate(x)`` is the per-channel scale, ``(B, C, 1, 1)``: ``forward(x) = x *
-    gate(x)``. A residual block can then add its shortcut in the same pass
-    (``torch.addcmul``) instead of writing the scaled branch first.
+    gate(x)``. A residual block merges it as any scale of its branch
+    (``SplitBlockMixin.merge``: the gate joins the addition's pass).
     """
 
     def __init__(self, channels, kernel_size=3, init_cfg=None):
@@ -38,82 +36,15 @@ class ECALayer(BaseModule):
             1, 1, kernel_size, padding=(kernel_size - 1) // 2, bias=False)
 
     def gate(self, x):
+        """The per-channel scale of ``x``, ``(B, C, 1, 1)``."""
         # adaptive pooling, as the official code (and so its FLOP counts) has it
-        return self.gate_of_pooled(F.adaptive_avg_pool2d(x, 1))
-
-    def gate_of_pooled(self, pooled):
-        """The gate from the pooled input ``(B, C, 1, 1)``."""
+        pooled = F.adaptive_avg_pool2d(x, 1)
         # (B, C, 1, 1) -> (B, 1, C): the channel axis becomes the 1D sequence
         gate = self.conv(pooled.flatten(1).unsqueeze(1)).sigmoid()
         return gate.transpose(1, 2).unsqueeze(-1)
 
     def forward(self, x):
         return x * self.gate(x)
-
-
-class _GatedResidual(torch.autograd.Function):
-    """``relu(branch * gate(branch) + identity)`` whose backward writes the
-    branch's gradient in one pass: the gate's share through the pooling
-    (``grad_pooled / HW``) and the addition's (``g * gate``) in one
-    ``torch.addcmul``, where autograd writes both as full-size tensors and then
-    adds them. The gate, a few numbers per channel, is recomputed in backward
-    for its parameters' gradients. ECA+RLA-R50's training step: 4 %.
-    """
-
-    @staticmethod
-    def forward(ctx, branch, identity, attn, relu, *params):
-        pooled = F.adaptive_avg_pool2d(branch, 1)
-        gate = attn.gate_of_pooled(pooled)
-        out = torch.addcmul(identity, branch, gate)
-        if relu:
-            out = out.relu_()
-        device = branch.device.type
-        ctx.attn = attn
-        ctx.autocast = (device, torch.is_autocast_enabled(device),
-                        torch.get_autocast_dtype(device))
-        ctx.save_for_backward(branch, pooled, gate, out if relu else None)
-        return out
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad_out):
-        branch, pooled, gate, out = ctx.saved_tensors
-        g = grad_out if out is None else grad_out * (out > 0)  # the ReLU's
-        need_branch, need_identity = ctx.needs_input_grad[:2]
-        params = [p for p, need in zip(ctx.attn.parameters(),
-                                       ctx.needs_input_grad[4:]) if need]
-        leaf = pooled.detach().requires_grad_(need_branch)
-        inputs = ([leaf] if need_branch else []) + params
-        grads = []
-        if inputs:
-            grad_gate = (g * branch).sum((2, 3), keepdim=True)
-            device, enabled, dtype = ctx.autocast
-            with torch.enable_grad(), torch.autocast(
-                    device, dtype=dtype, enabled=enabled):
-                recomputed = ctx.attn.gate_of_pooled(leaf)
-            grads = list(torch.autograd.grad(recomputed, inputs, grad_gate))
-        grad_branch = None
-        if need_branch:
-            hw = branch.shape[2] * branch.shape[3]
-            grad_branch = torch.addcmul(grads.pop(0) / hw, g, gate)
-        grad_params = iter(grads)
-        return (grad_branch, g if need_identity else None, None, None,
-                *(next(grad_params) if need else None
-                  for need in ctx.needs_input_grad[4:]))
-
-
-def gated_residual(attn, branch, identity, relu=True):
-    """``relu(branch * attn.gate(branch) + identity)`` (no ReLU if ``relu`` is
-    False) for an ECA ``attn``; with gradients, through
-    :class:`_GatedResidual`; without, written into ``branch`` (a residual
-    block's fresh branch, which nothing else reads)."""
-    params = tuple(attn.parameters())
-    if torch.is_grad_enabled() and (branch.requires_grad
-                                    or identity.requires_grad
-                                    or any(p.requires_grad for p in params)):
-        return _GatedResidual.apply(branch, identity, attn, relu, *params)
-    out = torch.addcmul(identity, branch, attn.gate(branch), out=branch)
-    return out.relu_() if relu else out
 
 
 def eca_adaptive_kernel_size(channels, gamma=2, b=1):

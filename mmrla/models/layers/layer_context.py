@@ -4,19 +4,22 @@ import torch.nn.functional as F
 
 from mmengine.model import BaseModule
 
+from .pooling import adaptive_avg_pool
+
 
 def resample_channels(s, length):
     """Resample a batch of vectors ``(B, C)`` to ``(B, length)``.
 
-    Down (C > length): mean over contiguous groups (``adaptive_avg_pool1d``; exact
-    groups of ``C / length`` when it divides). Up (C < length): nearest-neighbour
+    Down (C > length): mean over contiguous groups (``adaptive_avg_pool1d``'s
+    cells, by :func:`adaptive_avg_pool`; exact groups of ``C / length`` when it
+    divides). Up (C < length): nearest-neighbour
     repetition (each value ``length / C`` times when it divides).
     """
     channels = s.shape[1]
     if channels == length:
         return s
     if channels > length:
-        return F.adaptive_avg_pool1d(s.unsqueeze(1), length).squeeze(1)
+        return adaptive_avg_pool(s, (length, ))
     return F.interpolate(s.unsqueeze(1), size=length, mode='nearest').squeeze(1)
 
 

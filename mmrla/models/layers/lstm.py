@@ -94,10 +94,11 @@ class LSTMCell(BaseModule):
             [self.input_size, self.hidden_size], dim=1)
         gates_x = []
         for n, run in itertools.groupby(inputs, key=lambda x: x.shape[1]):
-            run = list(run)
-            products = F.linear(torch.cat(run), weight_x[:, :n],
+            # stacked, not concatenated: unbinding keeps the batch size
+            # symbolic in a traced graph (chunks of a concatenation do not)
+            products = F.linear(torch.stack(list(run)), weight_x[:, :n],
                                 self.linear.bias)
-            gates_x += products.chunk(len(run))
+            gates_x += products.unbind(0)
         h, c = state
         for gates in gates_x:
             h, c = self._update(gates + F.linear(h, weight_h), c)
