@@ -1,6 +1,7 @@
 """tools/analysis/study.py: two study configs x two seeds on a tiny fake Fashion-MNIST
 (idx files written here), a few iterations each; outputs, resume, bad input."""
 import csv
+import fcntl
 import importlib.util
 import json
 import struct
@@ -205,13 +206,15 @@ def test_missing_data_and_a_running_study_are_refused(fake_fmnist, tmp_path,
     err = capsys.readouterr().err
     assert 'cannot load train_dataloader.dataset' in err and 'FashionMNIST' \
         in err
-    # a live process holds the work dir
-    (tmp_path / 'w').mkdir(exist_ok=True)  # made by the first call
-    import os
-    (tmp_path / 'w/.study.lock').write_text(str(os.getppid()))
-    assert study.main([*argv, *tiny_options(fake_fmnist)]) == 1
-    assert f'another study (pid {os.getppid()}) is running' in \
-        capsys.readouterr().err
+    # another study holds the work dir (its lock: an open file description of
+    # its own, as another process has)
+    (tmp_path / 'w').mkdir(exist_ok=True)
+    with open(tmp_path / 'w/.study.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        lock.write('4242\n')
+        lock.flush()
+        assert study.main([*argv, *tiny_options(fake_fmnist)]) == 1
+    assert 'another study (pid 4242) is running' in capsys.readouterr().err
 
 
 def test_welch_interval():
@@ -273,7 +276,7 @@ def test_fingerprint_covers_the_model_code(monkeypatch):
     arm = study.Arm(str(ARMS[0]), {})
     before = arm.fingerprint(0)
     assert before == arm.fingerprint(0) != arm.fingerprint(1)
-    monkeypatch.setitem(study.code_hash.__defaults__[0], 'hash', 'other code')
+    monkeypatch.setattr(study, 'code_hash', lambda: 'other code')
     assert arm.fingerprint(0) != before
 
 

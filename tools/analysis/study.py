@@ -2,378 +2,233 @@
 engine, then a CSV, a Markdown table and a plot of the outcome.
 
 Usage:
-    python tools/analysis/study.py CONFIG [CONFIG ...] --seeds 0 1 2
-        --work-dir work_dirs/study [--baseline ARM | ARM=BASELINE ...]
-        [--csv study.csv] [--md study.md] [--plot study.png]
-        [--cfg-options KEY=VALUE ...] [--metric accuracy/top1]
+    python tools/analysis/study.py CONFIG [CONFIG ...] --seeds 0 1 2 --work-dir DIR
+        [--baseline NAME | ARM=NAME ...] [--also-compare ARM=NAME ...]
+        [--arm-seeds ARM=S,S,... ...] [--csv F.csv] [--md F.md] [--plot F.png]
+        [--title TEXT] [--cfg-options KEY=VALUE ...] [--metric accuracy/top1]
         [--jobs N] [--threads T] [--dry-run | --collect-only]
 
-An arm is named by its config file's stem. Each run is ``tools/train.py CONFIG
---work-dir WORK_DIR/ARM/seed<S> --cfg-options randomness.seed=S ...`` in a subprocess
-(mmengine's Runner; its output goes to ``study_train.log`` in that folder), ``--jobs``
-at a time, each with ``OMP_NUM_THREADS=--threads`` if given (on a CPU, two one-thread
-runs use two cores better than one two-thread run). Runs go seed by seed (every arm's
-seed 0 first), so an interrupted study has every arm with its first seeds.
+An arm is named by its config's stem. Each run is ``tools/train.py CONFIG --work-dir
+DIR/ARM/seed<S> --cfg-options randomness.seed=S ...`` in a subprocess that imports
+this checkout's ``mmrla``, ``--jobs`` at a time, seed by seed (every arm's seed 0
+first), with ``OMP_NUM_THREADS=--threads`` (on a CPU, two one-thread runs use two
+cores better than one two-thread run). Its curve is ``--metric`` after each epoch in
+its json scalars logs; top1 is the last epoch's value. A run is finished once its
+``study_result.json`` is written: after it exited 0 with the last epoch logged, with a
+fingerprint of the merged config (seed and options included) and of the model code
+(``mmrla/**.py``). Rerunning the command resumes: finished runs are kept, an
+interrupted run resumes from its newest checkpoint, and a run whose config, options
+or code changed is moved aside to ``seed<S>.stale-<time>`` and started again.
 
-A run's result is read from its mmengine json scalars log (``<timestamp>/vis_data/
-scalars.json``, all of a resumed run's timestamps): the validation ``--metric`` after
-every epoch; ``top1`` is the value after the last epoch. A run counts as finished when
-its ``study_result.json`` exists, which is written (atomically) only after the
-subprocess exited 0 and its log holds the metric of the config's last epoch, and
-records a fingerprint of the merged config (seed and options included) and of the
-model code (every ``.py`` file of the ``mmrla`` package beside this tool, which the
-runs import: ``PYTHONPATH`` points at this checkout). Rerunning
-the same command resumes a study: finished runs are not repeated, an interrupted run
-resumes from its newest complete checkpoint (``tools/train.py --resume``), and a run
-whose config or options changed since is moved aside to ``seed<S>.stale-<time>``
-and started again (with a warning).
-
-Outputs (rewritten after every finished run, so a partial study always has them):
-
-- CSV, one row per finished run: model (the arm), seed, top1, epochs, train_size,
-  val_size, params, wall_s (summed over the run's attempts), device, baseline, config,
-  commit (of this checkout when the run finished);
-- Markdown: per arm the mean +- sample std of top1 over its seeds, and its difference
-  to its baseline with a 95 % confidence interval and p value from Welch's t test
-  (unequal variances; needs >= 2 seeds in both arms), and that p value adjusted by
-  Holm's step-down method over every comparison in the table (the family of tests);
-- plot (matplotlib Agg): validation metric against epoch, mean +- std band per arm,
-  and every run's final value per arm.
-
-``--baseline NAME`` makes arm NAME the baseline of every other arm;
-``--baseline ARM=NAME`` sets it for one arm (both forms combine); ``--also-compare
-ARM=NAME`` adds a second comparison for an arm (a row of its own). ``--seeds`` applies
-to every arm; ``--arm-seeds ARM=0,1,2,3,4`` gives one arm its own seeds. Bad input
-(a missing or unreadable config, a config without per-epoch validation, bad or
-repeated seeds, a baseline that is not an arm, an output that cannot be written,
-another study running in the same work dir) stops the tool before any run, with one
-``error:`` line.
+After every finished run the CSV (a row per finished run: ``CSV_FIELDS``), the
+Markdown table (per arm: mean +- sample std over its seeds; the difference to its
+baseline, and to each ``--also-compare`` arm, with a 95 % CI and p from Welch's t
+test, and p adjusted by Holm's method over the table) and the plot (validation curves,
+mean +- std per arm; every run's final value) are rewritten. Bad input stops the tool
+before any run, with one ``error:`` line.
 """
 import argparse
-import copy
 import csv
-import datetime
+import fcntl
+import functools
+import glob
 import hashlib
 import json
-import math
 import os
 import os.path as osp
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 
-from mmrla.utils.fileio import (
-    BadFileError,
-    atomic_write,
-    build_model_from_config,
-    cli_errors,
-    load_config_file,
-    require_writable,
-)
+import numpy as np
+
+from mmrla.utils import fileio
+from mmrla.utils.fileio import BadFileError, atomic_write
 
 TRAIN = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'train.py')
+REPO = osp.dirname(osp.dirname(TRAIN))
 RESULT = 'study_result.json'  # written when a run is complete
 STATE = 'study_run.json'  # fingerprint and attempts of a started run
 LOG = 'study_train.log'
 CSV_FIELDS = ('model', 'seed', 'top1', 'epochs', 'train_size', 'val_size',
               'params', 'wall_s', 'device', 'baseline', 'config', 'commit')
-REPO = osp.dirname(osp.dirname(TRAIN))
 POLL_S = 20  # how often a running run's log is read (progress, wall time)
 
 
-# ------------------------------------------------------------------ arguments
-
 def seed_arg(text):
-    try:
-        seed = int(text)
-    except ValueError:
+    if not text.removeprefix('-').isdigit():
         raise argparse.ArgumentTypeError(
-            f'expected a non-negative integer seed, got {text!r}') from None
-    if not 0 <= seed < 2**32:
-        raise argparse.ArgumentTypeError(
-            f'expected a seed in 0..2**32-1, got {seed}')
-    return seed
+            f'expected a non-negative integer seed, got {text!r}')
+    if not 0 <= int(text) < 2**32:
+        raise argparse.ArgumentTypeError(f'expected a seed in 0..2**32-1, got {text}')
+    return int(text)
+
+
+def arm_seeds_arg(text):
+    arm, sep, seeds = text.partition('=')
+    seeds = [seed_arg(s) for s in seeds.split(',')] if sep and arm else None
+    if seeds is None or len(set(seeds)) < len(seeds):
+        raise argparse.ArgumentTypeError(f'expected ARM=S,S,... without a repeated '
+                                         f'seed, got {text!r}')
+    return arm_name(arm), seeds
 
 
 def parse_args(argv=None):
     from mmrla.utils.launch import CfgOptions
 
-    class KeepItems(CfgOptions):
-        """Parsed for the checks here; the items as given for the runs."""
-
+    class KeepItems(CfgOptions):  # parsed for the checks here, as given for the runs
         def __call__(self, parser, namespace, values, option_string=None):
             super().__call__(parser, namespace, values, option_string)
-            namespace.cfg_items = (getattr(namespace, 'cfg_items', None)
-                                   or []) + list(values)
+            namespace.cfg_items = getattr(namespace, 'cfg_items', []) + values
 
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('configs', nargs='+', metavar='CONFIG',
-                        help='one config per arm (the arm is its file stem)')
-    parser.add_argument('--seeds', nargs='+', type=seed_arg, required=True,
-                        help='seeds, one run per arm and seed')
-    parser.add_argument('--work-dir', required=True,
-                        help='the study folder: WORK_DIR/ARM/seed<S> per run')
-    parser.add_argument(
-        '--baseline', nargs='+', default=[], metavar='ARM=NAME',
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add = parser.add_argument
+    add('configs', nargs='+', metavar='CONFIG', help='one per arm, named by its stem')
+    add('--seeds', nargs='+', type=seed_arg, required=True, help="every arm's seeds")
+    add('--work-dir', required=True, help='the study: WORK_DIR/ARM/seed<S> per run')
+    add('--baseline', nargs='+', default=[], metavar='[ARM=]NAME',
         help='NAME: the baseline of every other arm; ARM=NAME: of one arm')
-    parser.add_argument(
-        '--also-compare', nargs='+', default=[], metavar='ARM=NAME',
-        help='a further comparison of ARM with arm NAME')
-    parser.add_argument(
-        '--arm-seeds', nargs='+', default=[], metavar='ARM=S,S,...',
-        help="one arm's own seeds (instead of --seeds)")
-    parser.add_argument('--csv', help='default: WORK_DIR/study.csv')
-    parser.add_argument('--md', help='default: WORK_DIR/study.md')
-    parser.add_argument('--plot', help='default: WORK_DIR/study.png')
-    parser.add_argument('--jobs', type=int, default=1,
-                        help='runs at a time (each its own process)')
-    parser.add_argument('--threads', type=int, default=None,
-                        help='OMP_NUM_THREADS of each run (default: as set)')
-    parser.add_argument('--metric', default='accuracy/top1',
-                        help='the validation metric of the scalars log')
-    parser.add_argument('--title', default=None,
-                        help='caption of the table and the plot')
-    parser.add_argument('--cfg-options', nargs='+', action=KeepItems,
-                        default={}, help='KEY=VALUE, passed to every run')
+    add('--also-compare', nargs='+', default=[], metavar='ARM=NAME',
+        help='a further comparison of ARM, with arm NAME')
+    add('--arm-seeds', nargs='+', type=arm_seeds_arg, default=[],
+        metavar='ARM=S,S,...', help="one arm's own seeds (instead of --seeds)")
+    for flag, ext in (('--csv', 'csv'), ('--md', 'md'), ('--plot', 'png')):
+        add(flag, help=f'default: WORK_DIR/study.{ext}')
+    add('--jobs', type=int, default=1, help='runs at a time, each its own process')
+    add('--threads', type=int, help='OMP_NUM_THREADS of each run (default: as set)')
+    add('--metric', default='accuracy/top1', help='from the json scalars log')
+    add('--title', help='caption of the table and the plot')
+    add('--cfg-options', nargs='+', action=KeepItems, default={},
+        help='KEY=VALUE, passed to every run')
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument('--dry-run', action='store_true',
-                      help='check everything, list the runs and their state')
-    mode.add_argument('--collect-only', action='store_true',
-                      help='write the outputs from finished runs, run nothing')
+    mode.add_argument('--dry-run', action='store_true', help='list the runs')
+    mode.add_argument('--collect-only', action='store_true', help='run nothing')
     args = parser.parse_args(argv)
-    for flag in ('jobs', 'threads'):
-        value = getattr(args, flag)
+    for flag, value in (('jobs', args.jobs), ('threads', args.threads)):
         if value is not None and value < 1:
             parser.error(f'--{flag}: expected a positive integer, got {value}')
     if len(set(args.seeds)) != len(args.seeds):
         parser.error(f'--seeds: repeated seed in {args.seeds}')
-    args.seeds_of = {}
-    for spec in args.arm_seeds:
-        arm, sep, seeds = spec.partition('=')
-        try:
-            if not sep or not arm:
-                raise argparse.ArgumentTypeError('expected ARM=S,S,...')
-            values = [seed_arg(t) for t in seeds.split(',')]
-        except argparse.ArgumentTypeError as exc:
-            parser.error(f'--arm-seeds {spec}: {exc}')
-        if len(set(values)) != len(values):
-            parser.error(f'--arm-seeds {spec}: repeated seed')
-        args.seeds_of[arm_name(arm) if arm.endswith('.py') else arm] = values
-    args.cfg_items = getattr(args, 'cfg_items', None) or []
+    args.seeds_of, args.cfg_items = dict(args.arm_seeds), getattr(args, 'cfg_items', [])
     return args
 
 
-def arm_name(config):
-    return osp.splitext(osp.basename(config))[0]
+def arm_name(text):
+    """The arm of a config path (its stem); an arm's name stays as it is."""
+    stem, ext = osp.splitext(osp.basename(text))
+    return stem if ext in fileio.CONFIG_SUFFIXES else text
+
+
+def require_arm(name, where, arms):
+    if name not in arms:
+        raise BadFileError(f'{where}: {name!r} is not among the arms '
+                           f'({", ".join(arms)})')
 
 
 def parse_baselines(specs, arms):
-    """{arm: baseline or None} from ``--baseline`` items."""
+    """{arm: its baseline or None} from the ``--baseline`` items."""
     default, per_arm = None, {}
-    names = ', '.join(arms)
     for spec in specs:
         arm, sep, base = spec.rpartition('=')
-        base = arm_name(base) if base.endswith('.py') else base
-        arm = arm_name(arm) if arm.endswith('.py') else arm
-        if base not in arms:
-            raise BadFileError(f'--baseline {spec}: {base!r} is not among the '
-                               f'arms ({names})')
+        arm, base, where = arm_name(arm), arm_name(base), f'--baseline {spec}'
+        for name in (base, arm) if sep else (base, ):
+            require_arm(name, where, arms)
+        if arm == base:
+            raise BadFileError(f'{where}: an arm cannot be its own baseline')
         if sep:
-            if arm not in arms:
-                raise BadFileError(f'--baseline {spec}: {arm!r} is not among '
-                                   f'the arms ({names})')
-            if arm == base:
-                raise BadFileError(f'--baseline {spec}: an arm cannot be its '
-                                   'own baseline')
             per_arm[arm] = base
-        elif default is not None and default != base:
-            raise BadFileError(f'--baseline: two default baselines, {default!r} '
-                               f'and {base!r}; give the others as ARM=NAME')
+        elif default not in (None, base):
+            raise BadFileError(f'--baseline: two default baselines, {default!r} and '
+                               f'{base!r}; give the others as ARM=NAME')
         else:
             default = base
-    out = OrderedDict()
-    for arm in arms:
-        base = per_arm.get(arm, default)
-        out[arm] = None if base == arm else base
-    return out
+    return {arm: per_arm.get(arm, None if default == arm else default)
+            for arm in arms}
 
 
 def comparisons(baselines, also, arms):
-    """[(arm, baseline)]: every arm's baseline, then the ``--also-compare``
-    pairs."""
+    """[(arm, baseline)]: every arm's baseline, then the ``--also-compare`` pairs."""
     pairs = [(arm, base) for arm, base in baselines.items() if base]
     for spec in also:
         arm, sep, base = spec.partition('=')
-        arm, base = (arm_name(n) if n.endswith('.py') else n
-                     for n in (arm, base))
-        for name in (arm, base):
-            if not sep or name not in arms:
-                raise BadFileError(f'--also-compare {spec}: expected ARM=NAME '
-                                   f'with both among the arms ({", ".join(arms)})')
+        arm, base = arm_name(arm), arm_name(base)
+        if not sep or arm not in arms or base not in arms:
+            raise BadFileError(f'--also-compare {spec}: expected ARM=NAME with both '
+                               f'among the arms ({", ".join(arms)})')
         if arm == base or (arm, base) in pairs:
-            raise BadFileError(f'--also-compare {spec}: an arm against itself '
-                               'or a comparison already made')
+            raise BadFileError(f'--also-compare {spec}: an arm against itself or '
+                               'a comparison already made')
         pairs.append((arm, base))
     return pairs
 
 
-# --------------------------------------------------------------------- arms
+@functools.cache
+def code_hash():
+    """sha256 of every .py file of the mmrla package the runs import (path and
+    content), so a run of other model code does not count as finished."""
+    digest = hashlib.sha256()
+    for folder, _, files in sorted(os.walk(osp.join(REPO, 'mmrla'))):
+        for path in sorted(osp.join(folder, f) for f in files if f.endswith('.py')):
+            with open(path, 'rb') as f:
+                digest.update(osp.relpath(path, REPO).encode() + b'\0')
+                digest.update(f.read() + b'\0')
+    return digest.hexdigest()
+
 
 class Arm:
-    """One config: its merged config, fingerprint inputs, sizes and params."""
+    """One config merged with the options: checked, fingerprinted, measured."""
 
     def __init__(self, config, cfg_options):
-        self.config = config
-        self.name = arm_name(config)
-        cfg = load_config_file(config, 'config')
-        if cfg_options:
-            cfg.merge_from_dict(cfg_options)
-        self.cfg = cfg
-        where = f'config {config}'
-        train_cfg = cfg.get('train_cfg') or {}
-        loop = train_cfg.get('type', 'EpochBasedTrainLoop')
-        if not train_cfg.get('by_epoch', loop == 'EpochBasedTrainLoop') or \
-                loop not in ('EpochBasedTrainLoop', 'mmengine.EpochBasedTrainLoop'):
-            raise BadFileError(f'{where}: expected epoch-based training '
-                               '(train_cfg.by_epoch=True), got train_cfg='
-                               f'{dict(train_cfg)}')
-        epochs = train_cfg.get('max_epochs')
-        if not isinstance(epochs, int) or epochs < 1:
-            raise BadFileError(f'{where}: expected train_cfg.max_epochs, a '
-                               f'positive int, got {epochs!r}')
-        self.epochs = epochs
-        if not cfg.get('val_dataloader') or not cfg.get('val_evaluator') or \
-                cfg.get('val_cfg') is None:
-            raise BadFileError(f'{where}: the study reads the validation metric '
-                               'after each epoch; expected val_dataloader, '
-                               'val_evaluator and val_cfg')
+        self.config, self.name = config, arm_name(config)
+        self.cfg = cfg = fileio.load_config_file(config, 'config')
+        cfg.merge_from_dict(cfg_options)
+        train = cfg.get('train_cfg') or {}
+        self.epochs = train.get('max_epochs')
+        self.params = self.train_size = self.val_size = None
+        loop = str(train.get('type', 'EpochBasedTrainLoop')).split('.')[-1]
         backends = (cfg.get('visualizer') or {}).get('vis_backends') or []
-        if not any('LocalVisBackend' in str(b.get('type', ''))
-                   for b in backends if isinstance(b, dict)):
-            raise BadFileError(f'{where}: expected a LocalVisBackend in '
-                               'visualizer.vis_backends (it writes the json '
-                               'scalars log the study reads)')
-        self.params = None
-        self.train_size = None
-        self.val_size = None
+        for bad, expected in (
+            (loop != 'EpochBasedTrainLoop' or not train.get('by_epoch', True),
+             f'epoch-based training (train_cfg.by_epoch=True), got {dict(train)}'),
+            (not isinstance(self.epochs, int) or self.epochs < 1,
+             f'train_cfg.max_epochs, a positive int, got {self.epochs!r}'),
+            (not cfg.get('val_dataloader') or not cfg.get('val_evaluator') or
+             cfg.get('val_cfg') is None, 'val_dataloader, val_evaluator and '
+             'val_cfg (the study reads the validation metric after each epoch)'),
+            (not any('LocalVisBackend' in str(b.get('type')) for b in backends),
+             'a LocalVisBackend in visualizer.vis_backends (the json scalars log)')):
+            if bad:
+                raise BadFileError(f'config {config}: expected {expected}')
 
     def fingerprint(self, seed):
         """What a finished run must match to count: the merged config, seeded,
         and the model code."""
-        cfg = copy.deepcopy(self.cfg)
-        cfg.merge_from_dict({'randomness.seed': seed})
-        text = json.dumps(cfg.to_dict(), sort_keys=True, default=repr)
+        cfg = self.cfg.to_dict()  # a copy
+        cfg.setdefault('randomness', {})['seed'] = seed
+        text = json.dumps(cfg, sort_keys=True, default=repr)
         return hashlib.sha256((text + code_hash()).encode()).hexdigest()[:16]
 
     def measure(self, dataset_sizes):
-        """Params of the model and the sizes of its datasets (built once; a bad
-        model or missing data shows up here, before any run)."""
+        """Params of the model and the sizes of its datasets (each built once): a
+        bad model or missing data shows up here, before any run."""
         from mmengine.registry import DATASETS
-        model, _ = build_model_from_config(self.cfg, f'config {self.config}')
+        model, _ = fileio.build_model_from_config(self.cfg, f'config {self.config}')
         self.params = sum(p.numel() for p in model.parameters())
-        del model
-        sizes = []
         for split in ('train', 'val'):
             dataset = self.cfg[f'{split}_dataloader']['dataset']
-            key = json.dumps(dataset.to_dict() if hasattr(dataset, 'to_dict')
-                             else dict(dataset), sort_keys=True, default=repr)
-            if key not in dataset_sizes:
-                try:
+            key = json.dumps(dataset, sort_keys=True, default=repr)
+            try:
+                if key not in dataset_sizes:
                     dataset_sizes[key] = len(DATASETS.build(dataset))
-                except Exception as exc:
-                    text = str(exc).strip().splitlines()
-                    raise BadFileError(
-                        f'config {self.config}: cannot load {split}_dataloader.'
-                        f'dataset: {type(exc).__name__}: '
-                        f'{text[0] if text else ""}') from exc
-            sizes.append(dataset_sizes[key])
-        self.train_size, self.val_size = sizes
+            except Exception as exc:
+                raise BadFileError(f'config {self.config}: cannot load {split}_data'
+                                   f'loader.dataset: {fileio.first_line(exc)}') from exc
+            setattr(self, f'{split}_size', dataset_sizes[key])
 
-
-def check_outputs(args):
-    for flag in ('csv', 'md', 'plot'):
-        path = getattr(args, flag)
-        require_writable(path, f'--{flag}')
-    exts = {'csv': ('.csv', ), 'md': ('.md', ),
-            'plot': ('.png', '.svg', '.pdf')}
-    for flag, allowed in exts.items():
-        path = getattr(args, flag)
-        if not path.lower().endswith(allowed):
-            raise BadFileError(f'--{flag} {path}: expected a file name ending '
-                               f'in {" or ".join(allowed)}')
-    for flag in ('csv', 'md', 'plot'):
-        path = osp.abspath(getattr(args, flag))
-        work = osp.abspath(args.work_dir)
-        if path.startswith(work + os.sep) and osp.basename(
-                osp.dirname(path)).startswith('seed'):
-            raise BadFileError(f'--{flag} {path}: inside a run folder')
-
-
-def check_work_dir(work_dir):
-    if osp.exists(work_dir) and not osp.isdir(work_dir):
-        raise BadFileError(f'--work-dir {work_dir} is not a folder')
-    try:
-        os.makedirs(work_dir, exist_ok=True)
-        probe = osp.join(work_dir, f'.study-probe-{os.getpid()}')
-        with open(probe, 'w'):
-            pass
-        os.remove(probe)
-    except OSError as exc:
-        raise BadFileError(f'--work-dir {work_dir} cannot be written: '
-                           f'{exc.strerror or exc}') from exc
-
-
-class StudyLock:
-    """One study process per work dir (a second would run the same runs)."""
-
-    def __init__(self, work_dir):
-        self.path = osp.join(work_dir, '.study.lock')
-        self.held = False
-
-    def __enter__(self):
-        try:
-            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            try:
-                with open(self.path) as f:
-                    pid = int(f.read().strip() or 0)
-            except (OSError, ValueError):
-                pid = 0
-            if pid and pid != os.getpid() and pid_alive(pid):
-                raise BadFileError(
-                    f'--work-dir {osp.dirname(self.path)}: another study '
-                    f'(pid {pid}) is running in it ({self.path})') from None
-            os.remove(self.path)  # left by a study that was killed
-            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        with os.fdopen(fd, 'w') as f:
-            f.write(str(os.getpid()))
-        self.held = True
-        return self
-
-    def __exit__(self, *exc):
-        if self.held:
-            try:
-                os.remove(self.path)
-            except OSError:
-                pass
-
-
-def pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-# ------------------------------------------------------------------- logs
 
 def read_json(path):
     try:
@@ -383,356 +238,223 @@ def read_json(path):
         return None
 
 
-def scalars_logs(run_dir):
-    """The run's json scalars logs, oldest first (one per start of the run)."""
-    if not osp.isdir(run_dir):
-        return []
-    found = []
-    for stamp in sorted(os.listdir(run_dir)):
-        vis = osp.join(run_dir, stamp, 'vis_data')
-        for name in ('scalars.json', f'{stamp}.json'):
-            if osp.isfile(osp.join(vis, name)):
-                found.append(osp.join(vis, name))
-                break
-    return found
+def write_json(path, data):
+    with atomic_write(path) as f:
+        json.dump(data, f, indent=1)
 
 
 def read_curve(run_dir, metric):
-    """{epoch: value} of ``metric`` over all of the run's logs (a later start of
-    the run overrides an epoch an earlier one logged). Garbled lines (a run killed
-    while writing) are skipped."""
+    """{epoch: value} of ``metric`` in the run's json scalars logs, oldest first (a
+    later start of the run overrides an epoch an earlier one logged); garbled lines
+    (a run killed while writing) are skipped."""
     curve = {}
-    for path in scalars_logs(run_dir):
+    for path in sorted(glob.glob(osp.join(glob.escape(run_dir), '*', 'vis_data',
+                                          'scalars.json'))):
         with open(path, encoding='utf-8', errors='replace') as f:
             for line in f:
                 try:
                     record = json.loads(line)
-                except ValueError:
+                    step, value = record['step'], record[metric]
+                except (ValueError, TypeError, KeyError):
                     continue
-                if not isinstance(record, dict) or metric not in record:
-                    continue
-                step, value = record.get('step'), record[metric]
                 if isinstance(step, int) and isinstance(value, (int, float)):
                     curve[step] = float(value)
     return dict(sorted(curve.items()))
 
 
-def has_checkpoint(run_dir):
-    return osp.isdir(run_dir) and any(
-        name.endswith('.pth') or name == 'last_checkpoint'
-        for name in os.listdir(run_dir))
-
-
-# ------------------------------------------------------------------- runs
-
-def code_hash(_cache={}):
-    """sha256 of every .py file of the mmrla package the runs import (path and
-    content), so a run of other model code does not count as finished."""
-    if 'hash' not in _cache:
-        digest = hashlib.sha256()
-        root = osp.join(REPO, 'mmrla')
-        for folder, dirs, files in sorted(os.walk(root)):
-            dirs.sort()
-            for name in sorted(f for f in files if f.endswith('.py')):
-                path = osp.join(folder, name)
-                digest.update(osp.relpath(path, REPO).encode() + b'\0')
-                with open(path, 'rb') as f:
-                    digest.update(f.read() + b'\0')
-        _cache['hash'] = digest.hexdigest()
-    return _cache['hash']
-
-
 class Run:
 
     def __init__(self, arm, seed, work_dir):
-        self.arm = arm
-        self.seed = seed
+        self.arm, self.seed, self.label = arm, seed, f'{arm.name} seed {seed}'
         self.dir = osp.join(work_dir, arm.name, f'seed{seed}')
         self.fingerprint = arm.fingerprint(seed)
-
-    @property
-    def label(self):
-        return f'{self.arm.name} seed {self.seed}'
 
     def result(self):
         """The finished run's result, or None (not finished, or stale)."""
         result = read_json(osp.join(self.dir, RESULT))
-        if not isinstance(result, dict) or result.get('fingerprint') != \
-                self.fingerprint or not isinstance(result.get('top1'), float):
-            return None
-        return result
+        if isinstance(result, dict) and result.get('fingerprint') == \
+                self.fingerprint and isinstance(result.get('top1'), float):
+            return result
 
     def state(self):
         """'finished', 'stale' (a result or start of another config), 'partial'
         (started: resumes) or 'new'."""
-        if self.result() is not None:
+        if self.result():
             return 'finished'
         if not osp.isdir(self.dir) or not os.listdir(self.dir):
             return 'new'
-        for name in (RESULT, STATE):
-            data = read_json(osp.join(self.dir, name))
-            if isinstance(data, dict) and data.get('fingerprint') not in (
-                    None, self.fingerprint):
-                return 'stale'
-        return 'partial'
-
-    def move_aside(self):
-        stamp = datetime.datetime.now().strftime('%Y%m%d_%H%M%S')
-        target = f'{self.dir}.stale-{stamp}'
-        shutil.move(self.dir, target)
-        return target
+        started = [read_json(osp.join(self.dir, name)) for name in (RESULT, STATE)]
+        return 'stale' if any(isinstance(d, dict) and d.get('fingerprint') not in (
+            None, self.fingerprint) for d in started) else 'partial'
 
 
 class Study:
 
     def __init__(self, args, arms, baselines, pairs):
-        self.args = args
-        self.arms = arms
-        self.baselines = baselines
-        self.pairs = pairs
-        seeds = {arm.name: args.seeds_of.get(arm.name, args.seeds)
-                 for arm in arms}
+        import torch
+        self.args, self.arms, self.baselines, self.pairs = args, arms, baselines, pairs
+        seeds = {arm.name: args.seeds_of.get(arm.name, args.seeds) for arm in arms}
         # seed by seed: every arm's first seeds before any arm's later ones
         self.runs = [Run(arm, seed, args.work_dir)
-                     for seed in sorted({s for ss in seeds.values() for s in ss})
+                     for seed in sorted(set().union(*seeds.values()))
                      for arm in arms if seed in seeds[arm.name]]
-        self.device = device_name(args.threads)
+        self.device = f'cuda: {torch.cuda.get_device_name(0)}' if \
+            torch.cuda.is_available() else \
+            f'cpu: {args.threads or torch.get_num_threads()} threads'
         self.commit = git_commit()
-
-    # -- running
-
-    def run_all(self):
-        """Run every unfinished run, up to ``--jobs`` at a time."""
-        todo = [(i, r) for i, r in enumerate(self.runs, 1)
-                if r.state() != 'finished']
-        n = len(self.runs)
-        seeds = (f'{len(self.args.seeds)} seeds' if not self.args.seeds_of
-                 else 'their seeds')
-        say(f'{n} runs ({len(self.arms)} arms x {seeds}): '
-            f'{n - len(todo)} finished, {len(todo)} to run'
-            + (f', {self.args.jobs} at a time' if self.args.jobs > 1 else ''))
-        failed, active = [], []
-        try:
-            while todo or active:
-                while todo and len(active) < self.args.jobs:
-                    i, run = todo.pop(0)
-                    say(f'run {i}/{n}: {run.label} '
-                        f'(study ETA {fmt_time(self.eta(len(active)))})')
-                    active.append(self.start(run, f'{i}/{n}'))
-                waited = 0.0  # progress every POLL_S, an ended run at once
-                while waited < POLL_S and all(
-                        job['child'].poll() is None for job in active):
-                    time.sleep(0.5)
-                    waited += 0.5
-                for job in list(active):
-                    if self.poll(job):
-                        active.remove(job)
-                        if not self.finish(job):
-                            failed.append(job['run'])
-                        self.write_outputs()
-        finally:
-            for job in active:  # interrupted: stop the runs too
-                self.stop(job)
-        if failed:
-            say(f'{len(failed)} runs failed: '
-                f'{", ".join(r.label for r in failed)}; their logs are '
-                f'{LOG} in their folders. Rerun the same command to retry them '
-                '(finished runs are kept).')
-            return 1
-        say('all runs finished')
-        return 0
-
-    def eta(self, running=0):
-        """Seconds left: each unfinished run costs its arm's mean wall time so far
-        (or the mean over all finished runs), ``--jobs`` at a time."""
-        walls = {}
-        for run in self.runs:
-            result = run.result()
-            if result is not None:
-                walls.setdefault(run.arm.name, []).append(result['wall_s'])
-        every = [w for ws in walls.values() for w in ws]
-        if not every:
-            return None
-        total = 0.0
-        for run in self.runs:
-            if run.result() is None:
-                ws = walls.get(run.arm.name) or every
-                total += sum(ws) / len(ws)
-        return total / self.args.jobs
-
-    def start(self, run, progress):
-        state = run.state()
-        if state == 'stale':
-            moved = run.move_aside()
-            say(f'{run.label}: its config or options changed since it started;'
-                f' the old run moved to {moved}, starting again', 'warning')
-        os.makedirs(run.dir, exist_ok=True)
-        info = read_json(osp.join(run.dir, STATE))
-        if not isinstance(info, dict) or info.get('fingerprint') != \
-                run.fingerprint:
-            info = dict(fingerprint=run.fingerprint, arm=run.arm.name,
-                        seed=run.seed, config=run.arm.config, attempts=[])
-        cmd = [sys.executable, TRAIN, run.arm.config, '--work-dir', run.dir,
-               '--cfg-options', f'randomness.seed={run.seed}',
-               *self.args.cfg_items]
-        if has_checkpoint(run.dir):
-            cmd.append('--resume')
-        attempt = dict(start=now_iso(), wall_s=0.0, rc=None,
-                       resumed='--resume' in cmd)
-        info['attempts'].append(attempt)
-        write_json(osp.join(run.dir, STATE), info)
-        env = dict(os.environ)
-        # the runs import this checkout's mmrla (the code the fingerprint covers),
-        # not whichever one is installed
-        env['PYTHONPATH'] = os.pathsep.join(
-            [REPO] + [p for p in [env.get('PYTHONPATH')] if p])
-        if self.args.threads:
-            for var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
-                env[var] = str(self.args.threads)
-        log = open(osp.join(run.dir, LOG), 'a')
-        log.write(f'\n[study] {now_iso()} {" ".join(cmd)}\n')
-        log.flush()
-        child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                 env=env)
-        return dict(run=run, progress=progress, info=info, attempt=attempt,
-                    log=log, child=child, start=time.monotonic(),
-                    seen=set(read_curve(run.dir, self.args.metric)))
-
-    def poll(self, job):
-        """Progress of a running run; True when it has ended."""
-        run, attempt = job['run'], job['attempt']
-        ended = job['child'].poll() is not None
-        attempt['wall_s'] = round(time.monotonic() - job['start'], 1)
-        write_json(osp.join(run.dir, STATE), job['info'])
-        curve = read_curve(run.dir, self.args.metric)
-        for epoch in sorted(set(curve) - job['seen']):
-            say(f'run {job["progress"]}: {run.label}: epoch '
-                f'{epoch}/{run.arm.epochs} {self.args.metric} '
-                f'{curve[epoch]:.2f} ({fmt_time(attempt["wall_s"])})')
-        job['seen'] |= set(curve)
-        return ended
-
-    def stop(self, job):
-        child = job['child']
-        if child.poll() is None:
-            child.terminate()
-            try:
-                child.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
-        self.close(job)
-
-    def close(self, job):
-        job['attempt']['wall_s'] = round(time.monotonic() - job['start'], 1)
-        job['attempt']['rc'] = job['child'].returncode
-        write_json(osp.join(job['run'].dir, STATE), job['info'])
-        job['log'].close()
-
-    def finish(self, job):
-        """Record an ended run; True if it finished (its result written)."""
-        self.close(job)
-        run, progress, info = job['run'], job['progress'], job['info']
-        rc = job['child'].returncode
-        curve = read_curve(run.dir, self.args.metric)
-        if rc != 0:
-            say(f'run {progress}: {run.label} FAILED (exit code {rc}); the end '
-                f'of {osp.join(run.dir, LOG)}:\n' + tail(osp.join(run.dir, LOG)),
-                'error')
-            return False
-        if run.arm.epochs not in curve:
-            say(f'run {progress}: {run.label} FAILED: it exited 0, but its '
-                f'scalars logs ({", ".join(scalars_logs(run.dir)) or "none"}) '
-                f'hold no {self.args.metric!r} for epoch {run.arm.epochs} '
-                f'(epochs logged: {sorted(curve) or "none"})', 'error')
-            return False
-        wall = sum(a['wall_s'] for a in info['attempts'])
-        result = dict(
-            fingerprint=run.fingerprint, model=run.arm.name, seed=run.seed,
-            top1=curve[run.arm.epochs], metric=self.args.metric,
-            curve={str(k): v for k, v in curve.items()},
-            epochs=run.arm.epochs, train_size=run.arm.train_size,
-            val_size=run.arm.val_size, params=run.arm.params,
-            wall_s=round(wall, 1), device=self.device,
-            threads=self.args.threads, jobs=self.args.jobs,
-            config=run.arm.config, commit=self.commit, finished=now_iso())
-        write_json(osp.join(run.dir, RESULT), result)
-        say(f'run {progress}: {run.label} done: {self.args.metric} '
-            f'{result["top1"]:.2f} in {fmt_time(wall)}')
-        return True
-
-    def stop_child(self, *_):
-        raise KeyboardInterrupt  # run_all's finally stops the runs
-
-    # -- outputs
+        # the runs import this checkout's mmrla (the code the fingerprint covers)
+        self.env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            p for p in (REPO, os.environ.get('PYTHONPATH')) if p))
+        if args.threads:
+            self.env.update(OMP_NUM_THREADS=str(args.threads),
+                            MKL_NUM_THREADS=str(args.threads))
+        self.children, self.stopping, self.lock = [], False, threading.Lock()
 
     def results(self):
-        return [(run, run.result()) for run in self.runs
-                if run.result() is not None]
+        return [(run, result) for run in self.runs if (result := run.result())]
+
+    def run_all(self):
+        """Run every unfinished run, ``--jobs`` at a time (a pool thread watches
+        each run's process); 1 if any failed."""
+        n, jobs = len(self.runs), self.args.jobs
+        todo = [(f'{i}/{n}', run) for i, run in enumerate(self.runs, 1)
+                if not run.result()]
+        seeds = 'their seeds' if self.args.seeds_of else f'{len(self.args.seeds)} seeds'
+        say(f'{n} runs ({len(self.arms)} arms x {seeds}): {n - len(todo)} finished, '
+            f'{len(todo)} to run' + (f', {jobs} at a time' if jobs > 1 else ''))
+        with ThreadPoolExecutor(jobs) as pool:
+            futures = [pool.submit(self.execute, *job) for job in todo]
+            try:
+                failed = [run.label for (_, run), future in zip(todo, futures)
+                          if not future.result()]
+            except BaseException:  # interrupted: stop the runs too
+                with self.lock:
+                    self.stopping = True
+                pool.shutdown(wait=False, cancel_futures=True)
+                for child in self.children:
+                    child.terminate()
+                raise
+        say(f'{len(failed)} runs failed: {", ".join(failed)}; their logs are {LOG} in '
+            'their folders. Rerun the same command to retry them (finished runs are '
+            'kept).' if failed else 'all runs finished')
+        return int(bool(failed))
+
+    def execute(self, progress, run):
+        """Train one run (resuming it where it can); True if it finished."""
+        # ETA: an unfinished run costs its arm's mean wall time (or that of all runs)
+        walls = group(self.results(), 'wall_s')
+        every = sum(walls.values(), [])
+        eta = sum(np.mean(walls.get(r.arm.name, every)) for r in self.runs
+                  if not r.result()) / self.args.jobs if every else None
+        say(f'run {progress}: {run.label} (study ETA {fmt_time(eta)})')
+        if run.state() == 'stale':
+            moved = f'{run.dir}.stale-{time.strftime("%Y%m%d_%H%M%S")}'
+            shutil.move(run.dir, moved)
+            say(f'{run.label}: its config or options changed since it started; '
+                f'the old run moved to {moved}, starting again', 'warning')
+        os.makedirs(run.dir, exist_ok=True)
+        state, metric, arm = osp.join(run.dir, STATE), self.args.metric, run.arm
+        info = read_json(state) or {}  # written only here
+        if info.get('fingerprint') != run.fingerprint:
+            info = dict(fingerprint=run.fingerprint, arm=arm.name, seed=run.seed,
+                        config=arm.config, attempts=[])
+        resume = any(name.endswith('.pth') or name == 'last_checkpoint'
+                     for name in os.listdir(run.dir))
+        cmd = [sys.executable, TRAIN, arm.config, '--work-dir', run.dir,
+               '--cfg-options', f'randomness.seed={run.seed}', *self.args.cfg_items,
+               *['--resume'] * resume]
+        attempt = dict(start=now_iso(), wall_s=0.0, rc=None, resumed=resume)
+        info['attempts'].append(attempt)
+        write_json(state, info)
+        seen, start = set(read_curve(run.dir, metric)), time.monotonic()
+        with open(osp.join(run.dir, LOG), 'a') as log, self.lock:
+            if self.stopping:
+                return False
+            print(f'\n[study] {now_iso()} {" ".join(cmd)}', file=log, flush=True)
+            child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                     env=self.env)
+            self.children.append(child)
+        while attempt['rc'] is None:  # progress every POLL_S, the end at once
+            try:
+                child.wait(timeout=POLL_S)
+            except subprocess.TimeoutExpired:
+                pass
+            attempt.update(wall_s=round(time.monotonic() - start, 1),
+                           rc=child.returncode)
+            write_json(state, info)
+            curve = read_curve(run.dir, metric)
+            for epoch in sorted(set(curve) - seen):
+                say(f'run {progress}: {run.label}: epoch {epoch}/{arm.epochs} {metric}'
+                    f' {curve[epoch]:.2f} ({fmt_time(attempt["wall_s"])})')
+            seen |= set(curve)
+        if self.stopping:
+            return False
+        if child.returncode or arm.epochs not in curve:
+            with open(log.name, encoding='utf-8', errors='replace') as f:
+                end = ''.join(f.readlines()[-15:]).rstrip()
+            why = f'exit code {child.returncode}' if child.returncode else \
+                f'exited 0 with no {metric!r} for epoch {arm.epochs} in its json ' \
+                f'scalars logs (epochs logged: {sorted(curve) or "none"})'
+            say(f'run {progress}: {run.label} FAILED ({why}); the end of '
+                f'{log.name}:\n{end}', 'error')
+            return False
+        wall = round(sum(a['wall_s'] for a in info['attempts']), 1)
+        write_json(osp.join(run.dir, RESULT), dict(
+            fingerprint=run.fingerprint, model=arm.name, seed=run.seed,
+            top1=curve[arm.epochs], metric=metric,
+            curve={str(k): v for k, v in curve.items()}, epochs=arm.epochs,
+            train_size=arm.train_size, val_size=arm.val_size, params=arm.params,
+            wall_s=wall, device=self.device, threads=self.args.threads,
+            jobs=self.args.jobs, config=arm.config, commit=self.commit,
+            finished=now_iso()))
+        say(f'run {progress}: {run.label} done: {metric} {curve[arm.epochs]:.2f} in '
+            f'{fmt_time(wall)}')
+        with self.lock:
+            self.write_outputs()
+        return True
 
     def write_outputs(self):
-        results = self.results()
-        write_csv(self.args.csv, results, self.baselines)
-        table = markdown_table(results, self.arms, self.pairs,
-                               self.args.metric, self.args.title,
-                               len(self.runs))
-        with atomic_write(self.args.md) as f:
-            f.write(table)
-        write_plot(self.args.plot, results, self.arms, self.args.metric,
-                   self.args.title)
-        say(f'wrote {self.args.csv}, {self.args.md}, {self.args.plot} '
+        args, results = self.args, self.results()
+        with atomic_write(args.csv, newline='') as f:
+            writer = csv.DictWriter(f, fieldnames=CSV_FIELDS, extrasaction='ignore')
+            writer.writeheader()
+            writer.writerows({**result, 'top1': f'{result["top1"]:.2f}',
+                              'baseline': self.baselines.get(run.arm.name) or ''}
+                             for run, result in results)
+        with atomic_write(args.md) as f:
+            f.write(markdown_table(results, self.arms, self.pairs, args.metric,
+                                   args.title, len(self.runs)))
+        write_plot(args.plot, results, self.arms, args.metric, args.title)
+        say(f'wrote {args.csv}, {args.md}, {args.plot} '
             f'({len(results)} of {len(self.runs)} runs)')
 
 
-# ---------------------------------------------------------------- outputs
-
-def write_csv(path, results, baselines):
-    with atomic_write(path, newline='') as f:
-        writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)
-        writer.writeheader()
-        for run, result in results:
-            row = {k: result.get(k) for k in CSV_FIELDS}
-            row['top1'] = f'{result["top1"]:.2f}'
-            row['baseline'] = baselines.get(run.arm.name) or ''
-            writer.writerow(row)
+def group(results, key):
+    """{arm: [key of each of its results]}, in run order."""
+    out = {}
+    for run, result in results:
+        out.setdefault(run.arm.name, []).append(result[key])
+    return out
 
 
 def mean_std(values):
-    n = len(values)
-    mean = sum(values) / n
-    if n < 2:
-        return mean, None
-    return mean, math.sqrt(sum((v - mean)**2 for v in values) / (n - 1))
+    """Mean and sample standard deviation (None for one value)."""
+    return np.mean(values), np.std(values, ddof=1) if len(values) > 1 else None
 
 
 def welch(a, b, level=0.95):
     """Mean of ``a`` minus mean of ``b``, its ``level`` confidence interval and the
     two-sided p value of Welch's t test; CI and p are None with < 2 values in
     either sample."""
-    ma, sa = mean_std(a)
-    mb, sb = mean_std(b)
-    diff = ma - mb
-    if sa is None or sb is None:
-        return diff, None, None
-    va, vb = sa**2 / len(a), sb**2 / len(b)
-    se = math.sqrt(va + vb)
-    if se == 0:
-        return diff, (diff, diff), 0.0 if diff else 1.0
-    df = (va + vb)**2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
     from scipy import stats
-    half = stats.t.ppf(0.5 + level / 2, df) * se
-    p = 2 * stats.t.sf(abs(diff) / se, df)
-    return diff, (diff - half, diff + half), float(p)
-
-
-def group(results):
-    """{arm: [final values]} and {arm: [curves]}, in run order."""
-    finals, curves = OrderedDict(), OrderedDict()
-    for run, result in results:
-        finals.setdefault(run.arm.name, []).append(result['top1'])
-        curves.setdefault(run.arm.name, []).append(
-            {int(k): v for k, v in result['curve'].items()})
-    return finals, curves
+    diff = np.mean(a) - np.mean(b)
+    if min(len(a), len(b)) < 2:
+        return diff, None, None
+    if np.ptp(a) == np.ptp(b) == 0:  # no spread: scipy's t would be 0/0 or inf
+        return diff, (diff, diff), float(diff == 0)
+    test = stats.ttest_ind(a, b, equal_var=False)
+    ci = test.confidence_interval(level)
+    return diff, (ci.low, ci.high), float(test.pvalue)
 
 
 def holm(pvalues):
@@ -741,8 +463,7 @@ def holm(pvalues):
     ranked = sorted((p, i) for i, p in enumerate(pvalues) if p is not None)
     adjusted, running = list(pvalues), 0.0
     for rank, (p, i) in enumerate(ranked):
-        running = max(running, min(1.0, (len(ranked) - rank) * p))
-        adjusted[i] = running
+        adjusted[i] = running = max(running, min(1.0, (len(ranked) - rank) * p))
     return adjusted
 
 
@@ -751,233 +472,178 @@ def fmt_p(p):
 
 
 def markdown_table(results, arms, pairs, metric, title, planned):
-    finals, _ = group(results)
-    walls = {}
-    for run, result in results:
-        walls.setdefault(run.arm.name, []).append(result['wall_s'])
-    rows = []  # (arm, baseline or None); an arm with several baselines: a row each
-    for arm in arms:
-        bases = [b for a, b in pairs if a == arm.name] or [None]
-        rows += [(arm, base) for base in bases]
-    tests = []
-    for arm, base in rows:
-        values, ref = finals.get(arm.name), finals.get(base)
-        tests.append(welch(values, ref) if base and values and ref else None)
-    adjusted = holm([t[2] if t else None for t in tests])
-    lines = []
-    if title:
-        lines += [f'**{title}**', '']
-    lines += [
-        f'| arm | baseline | seeds | {metric} mean ± std | Δ vs baseline '
-        '[95 % CI] | p (Welch) | p (Holm) | params | epochs | train images | '
-        'wall/run |', '|' + '---|' * 11
-    ]
+    finals, walls = group(results, 'top1'), group(results, 'wall_s')
+    # a row per comparison; an arm without one: a row of its own
+    rows = [(arm, base) for arm in arms
+            for base in [b for a, b in pairs if a == arm.name] or [None]]
+    tests = [welch(finals[arm.name], finals[base]) if arm.name in finals and
+             base in finals else None for arm, base in rows]
+    adjusted = holm([test and test[2] for test in tests])
+    lines = [f'**{title}**', ''] if title else []
+    lines += [f'| arm | baseline | seeds | {metric} mean ± std | Δ vs baseline '
+              '[95 % CI] | p (Welch) | p (Holm) | params | epochs | train images | '
+              'wall/run |', '|' + '---|' * 11]
     for (arm, base), test, p_holm in zip(rows, tests, adjusted):
-        values = finals.get(arm.name, [])
-        if values:
-            mean, std = mean_std(values)
-            cell = f'{mean:.2f} ± {std:.2f}' if std is not None else \
-                f'{mean:.2f}'
-        else:
-            cell = '—'
-        delta, p = '—', None
+        values, wall = finals.get(arm.name, []), walls.get(arm.name)
+        mean, std = mean_std(values) if values else (None, None)
+        cell = '—' if mean is None else f'{mean:.2f}' if std is None else \
+            f'{mean:.2f} ± {std:.2f}'
+        delta = '— (no baseline runs yet)' if base and values else '—'
         if test is not None:
             diff, ci, p = test
             delta = (f'{diff:+.2f} (CI needs ≥ 2 seeds each)' if ci is None
                      else f'{diff:+.2f} [{ci[0]:+.2f}, {ci[1]:+.2f}]')
-        elif base and values:
-            delta = '— (no baseline runs yet)'
-        wall = walls.get(arm.name)
+        count = [f'{v:,}' if v is not None else '—' for v in (arm.params,
+                                                               arm.train_size)]
         lines.append(
-            f'| {arm.name} | {base or "—"} | {len(values)} | {cell} | {delta} '
-            f'| {fmt_p(p)} | {fmt_p(p_holm)} | {count(arm.params)} | '
-            f'{arm.epochs} | {count(arm.train_size)} | '
-            f'{fmt_time(sum(wall) / len(wall)) if wall else "—"} |')
-    n_tests = sum(p is not None for p in adjusted)
+            f'| {arm.name} | {base or "—"} | {len(values)} | {cell} | {delta} | '
+            f'{fmt_p(test and test[2])} | {fmt_p(p_holm)} | {count[0]} | '
+            f'{arm.epochs} | {count[1]} | {fmt_time(np.mean(wall)) if wall else "—"} |')
     lines += [
         '', f'{len(results)} of {planned} runs finished. {metric}: after the '
         'last epoch, on the validation set; mean ± sample standard deviation '
         'over seeds; Δ: mean difference to the baseline arm, 95 % confidence '
         "interval and two-sided p value of Welch's t test (unequal variances); "
-        f"p (Holm): that p value adjusted by Holm's method over the {n_tests} "
-        'comparisons of this table. A CI that contains 0 does not show a '
-        'difference; a difference is significant at the 5 % level (family-wise) '
-        'only where p (Holm) < 0.05.', ''
-    ]
+        "p (Holm): that p value adjusted by Holm's method over the "
+        f'{sum(p is not None for p in adjusted)} comparisons of this table. A CI '
+        'that contains 0 does not show a difference; a difference is significant '
+        'at the 5 % level (family-wise) only where p (Holm) < 0.05.', '']
     return '\n'.join(lines)
 
 
 def write_plot(path, results, arms, metric, title):
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-    finals, curves = group(results)
-    fig, (ax, ax2) = plt.subplots(
-        1, 2, figsize=(12, 4.8), gridspec_kw=dict(width_ratios=[3, 2]))
-    colors = plt.get_cmap('tab10')
-    try:
-        for i, arm in enumerate(arms):
-            color = colors(i % 10)
-            runs = curves.get(arm.name)
-            if not runs:
-                continue
-            epochs = sorted(set().union(*runs))
-            means, stds = [], []
-            for e in epochs:
-                m, s = mean_std([c[e] for c in runs if e in c])
-                means.append(m)
-                stds.append(s or 0.0)
-            ax.plot(epochs, means, color=color, marker='o', markersize=3,
-                    label=f'{arm.name} (n={len(runs)})')
-            ax.fill_between(epochs, [m - s for m, s in zip(means, stds)],
-                            [m + s for m, s in zip(means, stds)],
-                            color=color, alpha=0.2, linewidth=0)
-            values = finals[arm.name]
-            ax2.scatter([i] * len(values), values, color=color, s=18,
-                        zorder=3)
-            m, s = mean_std(values)
-            ax2.errorbar([i + 0.2], [m], yerr=[s or 0.0], color=color,
-                         fmt='_', markersize=12, capsize=3)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel('epoch')
-        ax.set_ylabel(f'validation {metric} (%)')
-        ax.set_title('validation curve, mean ± std over seeds')
-        ax.grid(alpha=0.3)
-        if curves:
-            ax.legend(fontsize=8, loc='lower right')
-        ax2.set_xticks(range(len(arms)))
-        ax2.set_xlim(-0.5, len(arms) - 0.5)
-        ax2.set_xticklabels([a.name for a in arms], rotation=40, ha='right',
-                            fontsize=8)
-        ax2.set_ylabel(f'final {metric} (%)')
-        ax2.set_title('final value per run (dots), mean ± std')
-        ax2.grid(alpha=0.3, axis='y')
-        if title:
-            fig.suptitle(title, fontsize=10)
-        fig.tight_layout()
-        fmt = osp.splitext(path)[1][1:].lower()
-        with atomic_write(path, 'wb') as f:
-            fig.savefig(f, format=fmt, dpi=110)
-    finally:
-        plt.close(fig)
-
-
-# ------------------------------------------------------------------ helpers
-
-def count(value):
-    return '—' if value is None else f'{value:,}'
+    from matplotlib.figure import Figure  # no pyplot: no global figure state
+    finals, curves = group(results, 'top1'), group(results, 'curve')
+    fig = Figure(figsize=(12, 4.8), layout='tight')
+    ax, ax2 = fig.subplots(1, 2, gridspec_kw=dict(width_ratios=[3, 2]))
+    for i, arm in enumerate(arms):
+        if arm.name not in curves:
+            continue
+        runs, color = curves[arm.name], f'C{i % 10}'  # tab10
+        epochs = sorted({int(e) for curve in runs for e in curve})
+        bands = np.array([mean_std([c[str(e)] for c in runs if str(e) in c])
+                          for e in epochs], dtype=float).reshape(-1, 2)
+        means, stds = bands[:, 0], np.nan_to_num(bands[:, 1])  # one run: no band
+        ax.plot(epochs, means, color=color, marker='o', markersize=3,
+                label=f'{arm.name} (n={len(runs)})')
+        ax.fill_between(epochs, means - stds, means + stds, color=color, alpha=0.2,
+                        linewidth=0)
+        ax2.scatter([i] * len(runs), finals[arm.name], color=color, s=18, zorder=3)
+        mean, std = mean_std(finals[arm.name])
+        ax2.errorbar([i + 0.2], [mean], yerr=[std or 0.0], color=color, fmt='_',
+                     markersize=12, capsize=3)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set(xlabel='epoch', ylabel=f'validation {metric} (%)',
+           title='validation curve, mean ± std over seeds')
+    if curves:
+        ax.legend(fontsize=8, loc='lower right')
+    ax2.set_xticks(range(len(arms)), [a.name for a in arms], rotation=40, ha='right',
+                   fontsize=8)
+    ax2.set(xlim=(-0.5, len(arms) - 0.5), ylabel=f'final {metric} (%)',
+            title='final value per run (dots), mean ± std')
+    ax.grid(alpha=0.3)
+    ax2.grid(alpha=0.3, axis='y')
+    if title:
+        fig.suptitle(title, fontsize=10)
+    with atomic_write(path, 'wb') as f:
+        fig.savefig(f, format=osp.splitext(path)[1][1:].lower(), dpi=110)
 
 
 def say(message, level='info'):
-    prefix = '[study]' if level == 'info' else f'[study] {level}:'
-    print(f'{prefix} {message}', flush=True)
+    print('[study]' + ('' if level == 'info' else f' {level}:'), message, flush=True)
 
 
 def now_iso():
-    return datetime.datetime.now(datetime.timezone.utc).strftime(
-        '%Y-%m-%dT%H:%M:%SZ')
+    return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
 
 
 def fmt_time(seconds):
     if seconds is None:
         return 'unknown until a run finishes'
-    seconds = int(round(seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f'{h}h{m:02d}m' if h else f'{m}m{s:02d}s'
-
-
-def tail(path, lines=15):
-    try:
-        with open(path, encoding='utf-8', errors='replace') as f:
-            return ''.join(f.readlines()[-lines:]).rstrip()
-    except OSError:
-        return '(no log)'
-
-
-def write_json(path, data):
-    with atomic_write(path) as f:
-        json.dump(data, f, indent=1)
+    h, rest = divmod(int(round(seconds)), 3600)
+    return f'{h}h{rest // 60:02d}m' if h else f'{rest // 60}m{rest % 60:02d}s'
 
 
 def git_commit():
     """The checkout's commit (``+dirty`` with uncommitted changes), or None."""
-    repo = osp.dirname(osp.dirname(TRAIN))
     try:
-        head = subprocess.run(['git', '-C', repo, 'rev-parse', '--short=10',
-                               'HEAD'], capture_output=True, text=True,
-                              timeout=30).stdout.strip()
-        dirty = subprocess.run(['git', '-C', repo, 'status', '--porcelain',
-                                '--untracked-files=no'], capture_output=True,
-                               text=True, timeout=30).stdout.strip()
+        head, dirty = (subprocess.run(['git', '-C', REPO, *cmd], capture_output=True,
+                                      text=True, timeout=30).stdout.strip()
+                       for cmd in (['rev-parse', '--short=10', 'HEAD'],
+                                   ['status', '--porcelain', '--untracked-files=no']))
     except (OSError, subprocess.SubprocessError):
         return None
     return (head + ('+dirty' if dirty else '')) or None
 
 
-def device_name(threads=None):
-    import torch
-    if torch.cuda.is_available():
-        return f'cuda: {torch.cuda.get_device_name(0)}'
-    return f'cpu: {threads or torch.get_num_threads()} threads'
+def hold_lock(work_dir):
+    """One study per work dir (a second would run the same runs): an exclusive
+    flock, which the kernel drops when the study ends, however it ends."""
+    os.makedirs(work_dir, exist_ok=True)
+    lock = open(osp.join(work_dir, '.study.lock'), 'a+')
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        with lock:
+            lock.seek(0)
+            raise BadFileError(f'--work-dir {work_dir}: another study (pid '
+                               f'{lock.read().strip()}) is running in it') from None
+    lock.truncate(0)
+    print(os.getpid(), file=lock, flush=True)
+    return lock
 
 
-@cli_errors  # bad input: one `error:` line on stderr, exit code 1
+@fileio.cli_errors  # bad input: one `error:` line on stderr, exit code 1
 def main(argv=None):
     args = parse_args(argv)
-    for config in args.configs:
-        if not osp.isfile(config):
-            raise BadFileError(f'config file not found: {config}')
-    names = [arm_name(c) for c in args.configs]
+    arms = [Arm(config, args.cfg_options) for config in args.configs]
+    names = [arm.name for arm in arms]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise BadFileError(f'two configs name the same arm {repeated[0]!r} '
                            '(an arm is a config file stem); rename one')
     baselines = parse_baselines(args.baseline, names)
     pairs = comparisons(baselines, args.also_compare, names)
-    unknown = sorted(set(args.seeds_of) - set(names))
-    if unknown:
-        raise BadFileError(f'--arm-seeds: {unknown[0]!r} is not among the arms '
-                           f'({", ".join(names)})')
+    for arm in args.seeds_of:
+        require_arm(arm, '--arm-seeds', names)
     for key, what in (('randomness.seed', 'seed (use --seeds)'),
                       ('work_dir', 'work_dir (WORK_DIR/ARM/seed<S>)')):
-        if any(item.split('=', 1)[0] == key for item in args.cfg_items):
+        if key in args.cfg_options:
             raise BadFileError(f'--cfg-options {key}: the study sets the {what}')
-    for flag, ext in (('csv', 'csv'), ('md', 'md'), ('plot', 'png')):
-        if getattr(args, flag) is None:
-            setattr(args, flag, osp.join(args.work_dir, f'study.{ext}'))
-    check_outputs(args)
-    check_work_dir(args.work_dir)
-    arms = [Arm(c, args.cfg_options) for c in args.configs]
+    for flag, exts in (('csv', ('.csv',)), ('md', ('.md',)),
+                       ('plot', ('.png', '.svg', '.pdf'))):
+        path = getattr(args, flag) or osp.join(args.work_dir, f'study{exts[0]}')
+        setattr(args, flag, fileio.require_writable(path, f'--{flag}'))
+        if not path.lower().endswith(exts):
+            raise BadFileError(f'--{flag} {path}: expected a file name ending in '
+                               f'{" or ".join(exts)}')
+        if osp.basename(osp.dirname(path)).startswith('seed') and osp.abspath(
+                path).startswith(osp.abspath(args.work_dir) + os.sep):
+            raise BadFileError(f'--{flag} {path}: inside a run folder')
+    fileio.require_writable(osp.join(args.work_dir, '.study.lock'), '--work-dir')
     if not args.collect_only:
-        sizes = {}
+        sizes = {}  # of the datasets, each built once
         for arm in arms:
             arm.measure(sizes)
     study = Study(args, arms, baselines, pairs)
-    if args.collect_only:
-        for arm in arms:  # from the finished runs (no model or data built)
-            done = [r.result() for r in study.runs if r.arm is arm]
-            done = [d for d in done if d]
-            if done:
-                arm.params, arm.train_size, arm.val_size = (
-                    done[0]['params'], done[0]['train_size'],
-                    done[0]['val_size'])
+    if args.collect_only:  # the sizes from the finished runs (nothing built)
+        for run, result in reversed(study.results()):
+            for key in ('params', 'train_size', 'val_size'):
+                setattr(run.arm, key, result[key])
         study.write_outputs()
-        return 0
-    if args.dry_run:
+    elif args.dry_run:
         for i, run in enumerate(study.runs, 1):
-            print(f'{i}/{len(study.runs)} {run.label}: {run.state()} '
-                  f'({run.dir})')
-        return 0
-    with StudyLock(args.work_dir):
-        signal.signal(signal.SIGTERM, study.stop_child)
-        try:
-            return study.run_all()
-        except KeyboardInterrupt:
-            say('interrupted; rerun the same command to resume', 'warning')
-            study.write_outputs()
-            return 130
+            print(f'{i}/{len(study.runs)} {run.label}: {run.state()} ({run.dir})')
+    else:
+        with hold_lock(args.work_dir):
+            signal.signal(signal.SIGTERM, signal.default_int_handler)  # as Ctrl-C
+            try:
+                return study.run_all()
+            except KeyboardInterrupt:
+                say('interrupted; rerun the same command to resume', 'warning')
+                study.write_outputs()
+                return 130
+    return 0
 
 
 if __name__ == '__main__':
