@@ -79,10 +79,10 @@ def test_one_graph_with_eager_outputs_and_gradients(case, mode):
         torch.testing.assert_close(c, e, rtol=1e-4, atol=1e-6)
 
 
-@pytest.mark.parametrize('case', ['ResNetBody', 'RLAResNet'])
+@pytest.mark.parametrize('case', ['RLAMobileNetV2', 'RLAResNet'])
 def test_inference_without_gradients_is_one_graph(case):
-    """Without autograd, ECA's gate joins the addition in place (into the
-    branch): still one graph, with eager's outputs."""
+    """Without autograd (inference; RLAMobileNetV2 then joins a and h after
+    strided depthwise convs): still one graph, with eager's outputs."""
     model = build_graph_case(case).eval()
     x = torch.rand(*INPUT_SHAPE)
     torch._dynamo.reset()

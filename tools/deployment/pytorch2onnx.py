@@ -107,32 +107,35 @@ def output_names(outs):
 def export_onnx(module, x, path, exporter='dynamo', dynamic_image=True,
                 opset_version=None):
     """Export ``module`` (in eval mode) called on ``x`` to ``path``, batch and
-    (with ``dynamic_image``) image size dynamic; returns the output names."""
+    (with ``dynamic_image``) image size dynamic, traced without autograd as
+    it is deployed; returns the output names."""
     with torch.no_grad():
         outs = module(x)
-    names = output_names(outs)
-    if exporter == 'dynamo':
-        dims = {0: torch.export.Dim('batch', min=1, max=MAX_BATCH)}
+        names = output_names(outs)
+        if exporter == 'dynamo':
+            dims = {0: torch.export.Dim('batch', min=1, max=MAX_BATCH)}
+            if dynamic_image:
+                dims[2] = torch.export.Dim('height', min=MIN_SIDE,
+                                           max=MAX_SIDE)
+                dims[3] = torch.export.Dim('width', min=MIN_SIDE,
+                                           max=MAX_SIDE)
+            torch.onnx.export(module, (x, ), path, dynamo=True,
+                              input_names=['input'], output_names=names,
+                              dynamic_shapes=(dims, ),
+                              opset_version=opset_version,
+                              external_data=False, verbose=False)
+            return names
+        axes = {'input': {0: 'batch'}}
         if dynamic_image:
-            dims[2] = torch.export.Dim('height', min=MIN_SIDE, max=MAX_SIDE)
-            dims[3] = torch.export.Dim('width', min=MIN_SIDE, max=MAX_SIDE)
-        torch.onnx.export(module, (x, ), path, dynamo=True,
+            axes['input'].update({2: 'height', 3: 'width'})
+        for name, out in zip(names, flat_outputs(outs)):
+            axes[name] = {0: 'batch'}
+            if dynamic_image and out.dim() == 4:
+                axes[name].update({2: f'{name}_height', 3: f'{name}_width'})
+        torch.onnx.export(module, (x, ), path, dynamo=False,
                           input_names=['input'], output_names=names,
-                          dynamic_shapes=(dims, ),
-                          opset_version=opset_version, external_data=False,
-                          verbose=False)
+                          dynamic_axes=axes, opset_version=opset_version)
         return names
-    axes = {'input': {0: 'batch'}}
-    if dynamic_image:
-        axes['input'].update({2: 'height', 3: 'width'})
-    for name, out in zip(names, flat_outputs(outs)):
-        axes[name] = {0: 'batch'}
-        if dynamic_image and out.dim() == 4:
-            axes[name].update({2: f'{name}_height', 3: f'{name}_width'})
-    torch.onnx.export(module, (x, ), path, dynamo=False, input_names=['input'],
-                      output_names=names, dynamic_axes=axes,
-                      opset_version=opset_version)
-    return names
 
 
 def check_shapes(batch, height, width, dynamic_image):
