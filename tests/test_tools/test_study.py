@@ -297,3 +297,24 @@ def test_arm_seeds_give_an_arm_its_own_seeds(tmp_path, capsys):
     assert study.main([*argv[:-2], '--arm-seeds', 'nope=1']) == 1
     assert "--arm-seeds: 'nope' is not among the arms" in \
         capsys.readouterr().err
+
+
+def test_collect_reads_another_metric_from_the_logs(tmp_path):
+    class Args:
+        seeds, seeds_of, work_dir, threads = [0], {}, str(tmp_path), 1
+        metric = 'coco/bbox_mAP'
+
+    arm = FakeArm('det')
+    arm.fingerprint = lambda seed: 'f'
+    run_dir = tmp_path / 'det/seed0'
+    (run_dir / 'stamp/vis_data').mkdir(parents=True)
+    (run_dir / 'stamp/vis_data/scalars.json').write_text(
+        '{"coco/bbox_mAP_50": 0.3, "coco/bbox_mAP": 0.1, "step": 2}\n')
+    (run_dir / study.RESULT).write_text(json.dumps(dict(
+        fingerprint='f', metric='coco/bbox_mAP_50', top1=0.3, wall_s=1.0,
+        curve={'2': 0.3})))
+    runs = study.Study(Args, [arm], {}, []).results()
+    assert [(r['metric'], r['top1'], r['curve']) for _, r in runs] == [
+        ('coco/bbox_mAP', 0.1, {'2': 0.1})]
+    Args.metric = 'coco/segm_mAP'  # not in the logs: no result
+    assert study.Study(Args, [arm], {}, []).results() == []

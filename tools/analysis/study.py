@@ -311,7 +311,19 @@ class Study:
         self.children, self.stopping, self.lock = [], False, threading.Lock()
 
     def results(self):
-        return [(run, result) for run in self.runs if (result := run.result())]
+        """(run, result) of the finished runs; a ``--metric`` other than the one
+        a run recorded (a second metric of the same runs) is read from its logs."""
+        out, metric = [], self.args.metric
+        for run in self.runs:
+            result = run.result()
+            if result and result['metric'] != metric:
+                curve = read_curve(run.dir, metric)
+                result = run.arm.epochs in curve and dict(
+                    result, metric=metric, top1=curve[run.arm.epochs],
+                    curve={str(k): v for k, v in curve.items()})
+            if result:
+                out.append((run, result))
+        return out
 
     def run_all(self):
         """Run every unfinished run, ``--jobs`` at a time (a pool thread watches
