@@ -117,9 +117,9 @@ def captured_updates(model, x):
     cell = model.rla1
     original = type(cell).forward
 
-    def spy(self, state, y, index, y_proj=None):
+    def spy(self, state, y, index):
         seen.append(y.clone())
-        return original(self, state, y, index, y_proj)
+        return original(self, state, y, index)
 
     cell.forward = spy.__get__(cell)
     with torch.no_grad():

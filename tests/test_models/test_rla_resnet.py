@@ -264,3 +264,16 @@ def test_eca_gate_joins_the_addition(grad):
         refs = torch.autograd.grad(ref.square().sum(), params)
         for g, r in zip(grads, refs):
             torch.testing.assert_close(g, r, rtol=1e-10, atol=1e-12)
+
+
+def test_channels_last_state_follows_the_input():
+    model = RLAResNet(depth=50, stage_blocks=(2, 2, 2, 2), rla_channels=8,
+                      base_channels=16, stem_channels=16).eval()
+    x = torch.randn(2, 3, 64, 64).contiguous(memory_format=torch.channels_last)
+    h = model.init_state(model._forward_stem(x))
+    assert h.is_contiguous(memory_format=torch.channels_last)
+    model = model.to(memory_format=torch.channels_last)
+    with torch.no_grad():
+        a = model(x)[-1]
+        b = model(x.contiguous())[-1]
+    torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)

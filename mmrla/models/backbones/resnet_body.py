@@ -22,7 +22,6 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 import torch.utils.checkpoint as cp
 from torch.nn.modules.batchnorm import _BatchNorm
 
@@ -100,27 +99,12 @@ class CompanionWalk:
         return x
 
 
-def conv_xh(conv, x, h, x_part=None):
+def conv_xh(conv, x, h):
     """``conv(concat(x, h))``: the first conv of a block that also reads the
-    companion's state ``h`` (None: the block reads ``x`` alone).
-
-    ``x_part``, if given, is that conv's x half (``conv`` over ``x`` with
-    ``conv.weight[:, :C]``), computed by the caller together with another 1x1
-    conv that reads ``x`` (:meth:`RLAResNet._project`); only the h half is left.
-    """
+    companion's state ``h`` (None: the block reads ``x`` alone)."""
     if h is None:
         return conv(x)
-    if x_part is not None:
-        return x_part + F.conv2d(h, conv.weight[:, -h.shape[1]:])
     return conv(torch.cat([x, h], dim=1))
-
-
-def is_pointwise(conv):
-    """Whether ``conv`` is a plain bias-free 1x1 ``nn.Conv2d`` (stride 1, one
-    group): such convs of the same input can run as one conv."""
-    return (type(conv) is nn.Conv2d and conv.kernel_size == (1, 1)
-            and conv.stride == (1, 1) and conv.padding == (0, 0)
-            and conv.groups == 1 and conv.bias is None)
 
 
 class SplitBlockMixin(CompanionBlock):
@@ -141,15 +125,8 @@ class SplitBlockMixin(CompanionBlock):
         self.extra_in_channels = extra_in_channels
         self.attn = build_channel_attention(attention, self.out_channels)
 
-    def _parts(self, x, h, x_part):
+    def _parts(self, x, h):
         raise NotImplementedError
-
-    @property
-    def input_conv(self):
-        """The first conv of the branch if it reads the block input ``x`` as it is
-        and :func:`is_pointwise`, else None. A caller that convolves ``x`` with
-        other 1x1 convs may run this one with them and pass ``x_part``."""
-        return None
 
     @property
     def gated(self):
@@ -157,32 +134,30 @@ class SplitBlockMixin(CompanionBlock):
         can apply in the addition's pass."""
         return hasattr(self.attn, 'gate')
 
-    def _run(self, parts, x, h, x_part):
+    def _run(self, parts, x, h):
         needs_grad = x.requires_grad or (h is not None and h.requires_grad)
         if self.with_cp and needs_grad:
-            return cp.checkpoint(parts, x, h, x_part, use_reentrant=False)
-        return parts(x, h, x_part)
+            return cp.checkpoint(parts, x, h, use_reentrant=False)
+        return parts(x, h)
 
-    def forward_parts(self, x, h=None, x_part=None):
-        """``(branch, identity)``, the branch after the channel attention;
-        ``x_part`` as in :func:`conv_xh` (only for blocks with an
-        ``input_conv``)."""
+    def forward_parts(self, x, h=None):
+        """``(branch, identity)``, the branch after the channel attention."""
 
-        def parts(x, h, x_part):
-            branch, identity = self._parts(x, h, x_part)
+        def parts(x, h):
+            branch, identity = self._parts(x, h)
             if self.attn is not None:
                 branch = self.attn(branch)
             return branch, identity
 
-        return self._run(parts, x, h, x_part)
+        return self._run(parts, x, h)
 
-    def forward_residual(self, x, h=None, x_part=None):
-        """The block's output, ``merge(*forward_parts(x, h, x_part))``. A
-        gating attention (ECA) is merged as the branch's scale, so the gate
-        joins the addition's pass instead of scaling a copy of the branch."""
+    def forward_residual(self, x, h=None):
+        """The block's output, ``merge(*forward_parts(x, h))``. A gating
+        attention (ECA) is merged as the branch's scale, so the gate joins the
+        addition's pass instead of scaling a copy of the branch."""
         if not self.gated:
-            return self.merge(*self.forward_parts(x, h, x_part), inplace=True)
-        branch, identity = self._run(self._parts, x, h, x_part)
+            return self.merge(*self.forward_parts(x, h), inplace=True)
+        branch, identity = self._run(self._parts, x, h)
         return self.merge(branch, identity, scale=self.attn.gate(branch),
                           inplace=True)
 
@@ -217,7 +192,7 @@ class SplitBasicBlock(SplitBlockMixin, BasicBlock):
         self.in_channels = in_channels
         self._init_split(extra_in_channels, attention)
 
-    def _parts(self, x, h, x_part):
+    def _parts(self, x, h):
         out = self.relu(self.norm1(conv_xh(self.conv1, x, h)))
         branch = self.norm2(self.conv2(out))
         identity = x if self.downsample is None else self.downsample(x)
@@ -239,12 +214,8 @@ class SplitBottleneck(SplitBlockMixin, _Bottleneck):
         self.in_channels = in_channels
         self._init_split(extra_in_channels, attention)
 
-    @property
-    def input_conv(self):
-        return self.conv1 if is_pointwise(self.conv1) else None
-
-    def _parts(self, x, h, x_part):
-        out = self.relu(self.norm1(conv_xh(self.conv1, x, h, x_part)))
+    def _parts(self, x, h):
+        out = self.relu(self.norm1(conv_xh(self.conv1, x, h)))
         out = self.relu(self.norm2(self.conv2(out)))
         branch = self.norm3(self.conv3(out))
         identity = x if self.downsample is None else self.downsample(x)
@@ -297,7 +268,7 @@ class _PreActBlock(SplitBlockMixin, nn.Module):
     def _norm(self, channels):
         return build_norm_layer(self.norm_cfg, channels)[1]
 
-    def _parts(self, x, h, x_part):
+    def _parts(self, x, h):
         a = self.relu(self.norm1(x))
         identity = x if self.downsample is None else self.downsample(a)
         return self._branch(a, h), identity

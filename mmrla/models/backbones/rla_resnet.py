@@ -12,13 +12,7 @@ from mmcv.cnn import build_norm_layer
 from mmrla.registry import register_model
 
 from ..layers import RLA_CELLS
-from .resnet_body import (
-    ResNetBody,
-    SplitBasicBlock,
-    SplitBottleneck,
-    is_int,
-    is_pointwise,
-)
+from .resnet_body import ResNetBody, SplitBasicBlock, SplitBottleneck, is_int
 
 # The blocks RLA-ResNet builds (conv1 reads concat(x, h)): the body's split blocks.
 RLABasicBlock = SplitBasicBlock
@@ -163,63 +157,27 @@ class RLAResNet(ResNetBody):
         return [getattr(self, f'rla{stage}', None)]
 
     def init_state(self, x):
-        # (the cell's state, the next block's precomputed conv1 x-part)
         # Created on x's device and dtype, so any device, dtype and autocast work.
-        return self.rla1.init_state(x), None
+        return self.rla1.init_state(x)
 
     def forward_block(self, stage, index, block, x, state):
         cell = getattr(self, f'rla{stage + 1}')
-        cell_state, x_part = state
-        h = cell.hidden(cell_state) if self.exchange else None
+        h = cell.hidden(state) if self.exchange else None
         if self.update_source == 'output':
-            x = y = block.forward_residual(x, h, x_part)
+            x = y = block.forward_residual(x, h)
         else:
-            branch, identity = block.forward_parts(x, h, x_part)
+            branch, identity = block.forward_parts(x, h)
             # the branch-reading update needs the branch after the addition
             x = block.merge(branch, identity,
                             inplace=self.update_source != 'branch')
             y = branch if self.update_source == 'branch' else identity
         if block.stride != 1:
-            cell_state = cell.pool(cell_state, block.stride)
-        y_proj, x_part = self._project(stage, index, cell, y)
-        return x, (cell(cell_state, y, index, y_proj), x_part)
-
-    def _next_block(self, stage, index):
-        layer = getattr(self, self.res_layers[stage])
-        if index + 1 < len(layer):
-            return layer[index + 1]
-        if stage + 1 < len(self.res_layers):
-            return getattr(self, self.res_layers[stage + 1])[0]
-        return None
-
-    def _project(self, stage, index, cell, y):
-        """The cell's update 1x1 of ``y`` and, where it pays, the next block's
-        conv1 of ``y`` from one conv: ``(y_proj, x_part)``, Nones otherwise.
-
-        Both are 1x1 convs of the same tensor when the update reads the block
-        output (the next block's input) and the next block begins with a
-        pointwise conv (Bottleneck, pytorch style). One conv with both weights
-        reads ``y`` once: the update alone, with 32 output channels, is
-        memory-bound and runs at a third of the backbone's FLOP rate on CPU
-        (RLA-R50, 2 CPU cores: training step -5 %, inference -4 %). Not with
-        ``with_cp``: the next block's checkpoint would keep ``x_part``.
-        """
-        if self.update_source != 'output' or not self.exchange:
-            return None, None
-        nxt = self._next_block(stage, index)
-        conv = None if nxt is None or nxt.with_cp else nxt.input_conv
-        update = cell.update_conv_of(index)
-        if conv is None or not is_pointwise(update):
-            return None, None
-        c = y.shape[1]
-        out = F.conv2d(y, torch.cat([conv.weight[:, :c], update.weight]))
-        x_part, y_proj = out.split(
-            [conv.out_channels, update.out_channels], dim=1)
-        return y_proj, x_part
+            state = cell.pool(state, block.stride)
+        return x, cell(state, y, index)
 
     def stage_output(self, stage, x, state):
         if self.h_readout and stage == self.num_stages - 1:
-            h = self.rla1.hidden(state[0])
+            h = self.rla1.hidden(state)
             if self.rla1.readout_norm:
                 h = F.relu(self.rla_norm(h))
             return torch.cat([x, h], dim=1)

@@ -46,17 +46,9 @@ class _StageCell(BaseModule):
         """The 1x1 conv that reads block ``block_idx``'s feature."""
         return self.update_conv
 
-    def project(self, y, block_idx, y_proj=None):
-        """``update_conv_of(block_idx)(y)``, or ``y_proj`` where the caller has
-        computed it already (fused with another conv that reads ``y``)."""
-        if y_proj is not None:
-            return y_proj
-        return self.update_conv_of(block_idx)(y)
-
-    def gated_input(self, y, block_idx, y_proj=None):
+    def gated_input(self, y, block_idx):
         """``tanh(norms[b](update_conv(y)))``: how gated cells read a block."""
-        return torch.tanh(self.norms[block_idx](self.project(
-            y, block_idx, y_proj)))
+        return torch.tanh(self.norms[block_idx](self.update_conv_of(block_idx)(y)))
 
     def init_state(self, x):
         """Zeros at the resolution of ``x``, on its device and dtype, in its
@@ -155,12 +147,11 @@ class RLAStageCell(_StageCell):
     def update_conv_of(self, block_idx):
         return self.update_conv if self.shared else self.update_convs[block_idx]
 
-    def forward(self, h, y, block_idx, y_proj=None):
-        """The state after block ``block_idx`` produced ``y``; ``y_proj``, if
-        given, is ``update_conv_of(block_idx)(y)`` computed by the caller."""
+    def forward(self, h, y, block_idx):
+        """The state after block ``block_idx`` produced ``y``."""
         recurrent = (self.recurrent_conv
                      if self.shared else self.recurrent_convs[block_idx])
-        u = self.project(y, block_idx, y_proj)
+        u = self.update_conv_of(block_idx)(y)
         norm = self.norms[block_idx]
         if self.update_order == 'add-first':
             return recurrent(torch.tanh(norm(h + u)))
@@ -201,9 +192,9 @@ class ConvLSTMStageCell(_StageCell):
     def pool(state, stride):
         return tuple(_StageCell.pool(s, stride) for s in state)
 
-    def forward(self, state, y, block_idx, y_proj=None):
+    def forward(self, state, y, block_idx):
         h, c = state
-        u = self.gated_input(y, block_idx, y_proj)
+        u = self.gated_input(y, block_idx)
         i, f, o, g = self.conv(torch.cat([u, h], dim=1)).chunk(4, dim=1)
         c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
         return torch.sigmoid(o) * torch.tanh(c), c
@@ -229,8 +220,8 @@ class ConvGRUStageCell(_StageCell):
         self.update_gate_norm = nn.GroupNorm(1, k, eps=1e-6)
         self.output_norm = nn.GroupNorm(1, k, eps=1e-6)
 
-    def forward(self, h, y, block_idx, y_proj=None):
-        u = self.gated_input(y, block_idx, y_proj)
+    def forward(self, h, y, block_idx):
+        u = self.gated_input(y, block_idx)
         r, z = self.gate_conv(torch.cat([u, h], dim=1)).chunk(2, dim=1)
         r = torch.sigmoid(self.reset_gate_norm(r))
         z = torch.sigmoid(self.update_gate_norm(z))
