@@ -1,5 +1,16 @@
 """Argument checking shared by every mmrla module: one error format for config
 mistakes."""
+from collections.abc import Sequence
+
+
+def is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_int_seq(value, length=None):
+    return (isinstance(value, Sequence) and not isinstance(value, str)
+            and all(is_int(v) for v in value)
+            and (length is None or len(value) == length))
 
 
 def invalid_arg(owner, arg, value, allowed):

@@ -12,14 +12,9 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 import mmrla  # noqa: F401
-import mmrla.models.backbones.ra_lstm  # noqa: F401  (registers until __init__ does)
-from mmrla.models.backbones.ra_lstm import (
-    RAVGG,
-    RAResNet,
-    RecurrentAggregation,
-    VGGBody,
-)
+from mmrla.models.backbones.ra_lstm import RAVGG, RAResNet, RecurrentAggregation
 from mmrla.models.backbones.resnet_body import ResNetBody
+from mmrla.models.backbones.vgg_body import VGGBody
 from mmrla.models.necks import PoolFlatten
 
 CONFIGS = Path(__file__).parents[2] / 'configs' / 'ra_lstm'

@@ -1,7 +1,7 @@
 from .crmn import CRMN
 from .layer_attention_resnet import LayerAttentionHead, LayerAttentionResNet
 from .lrnn import CNNModule, LRNNNet, LRNNResNet
-from .ra_lstm import RAVGG, RAResNet, RecurrentAggregation, VGGBody
+from .ra_lstm import RAVGG, RAResNet, RecurrentAggregation
 from .resnet_body import (
     PreActBasicBlock,
     PreActBottleneck,
@@ -11,6 +11,7 @@ from .resnet_body import (
 )
 from .rla_mobilenet_v2 import RLAInvertedResidual, RLAMobileNetV2
 from .rla_resnet import RLABasicBlock, RLABottleneck, RLAResNet
+from .vgg_body import VGGBody
 
 __all__ = [
     'CNNModule', 'CRMN', 'LayerAttentionHead', 'LayerAttentionResNet',

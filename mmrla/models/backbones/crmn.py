@@ -12,7 +12,8 @@ import torch.nn.functional as F
 from mmrla.registry import register_model
 
 from ..layers import LSTMCell, adaptive_avg_pool, avg_pool
-from .resnet_body import ResNetBody, is_int, is_int_seq
+from ..utils import is_int, is_int_seq
+from .resnet_body import ResNetBody
 
 
 def orthogonal_gate_init(lstm):

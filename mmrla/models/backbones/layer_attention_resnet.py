@@ -14,7 +14,8 @@ from mmengine.model import BaseModule
 from mmrla.registry import register_model
 
 from ..layers import LayerContext, LSTMCell
-from .resnet_body import ResNetBody, is_int
+from ..utils import is_int
+from .resnet_body import ResNetBody
 
 
 class LayerAttentionHead(BaseModule):

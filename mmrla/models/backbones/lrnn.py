@@ -31,8 +31,8 @@ from ..layers.spatial_rnn import (
     LRNNModule,
     SpatialRecurrence,
 )
-from ..utils import check_common_args, invalid_arg
-from .resnet_body import ResNetBody, SplitBasicBlock, SplitBottleneck, is_int
+from ..utils import check_common_args, invalid_arg, is_int
+from .resnet_body import ResNetBody, SplitBasicBlock, SplitBottleneck
 
 LAYER_KINDS = ('cnn', 'lrnn', 'pool')
 # why a traced graph of an L-RNN holds one image size (image_size_fixed_in_graph)

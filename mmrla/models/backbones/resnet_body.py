@@ -11,14 +11,13 @@ mmpretrain's :class:`ResNet` (stem, ``ResLayer``, ``BasicBlock``, the ResNeXt
 - per-stage block counts, ResNeXt groups, and channel attention (ECA, SE) on every
   residual branch, composed in by one factory.
 
-Subclasses add a companion by overriding ``init_state``, ``forward_block``,
-``stage_output``, ``extra_block_kwargs`` and ``companion_modules``. Every stage and
+Subclasses add a companion through the hooks of :mod:`.companion` and
+``extra_block_kwargs``. Every stage and
 block still runs through its module call (``layerN(x, walk)``, ``block(x, walk)``), so
 forward and backward hooks see the feature maps as on upstream ``ResNet``; the
 companion's state travels alongside in a :class:`CompanionWalk`.
 """
 import os.path as osp
-from collections.abc import Sequence
 
 import torch
 import torch.nn as nn
@@ -38,65 +37,17 @@ from mmpretrain.models.backbones.resnext import Bottleneck as _Bottleneck
 
 from mmrla.registry import register_model
 
-from ..layers import build_channel_attention, eca_adaptive_kernel_size
-from ..utils import check_common_args, invalid_arg
+from ..layers import build_channel_attention, stage_attention_cfgs
+from ..utils import check_common_args, invalid_arg, is_int, is_int_seq
+from .companion import CompanionBlock, CompanionHooks, CompanionStage, CompanionWalk
 
 # upstream ResNet arguments that reach it through **kwargs, checked up front
 COMMON_ARGS = ('in_channels', 'avg_down', 'conv_cfg', 'norm_cfg', 'norm_eval',
                'with_cp', 'zero_init_residual', 'init_cfg', 'drop_path_rate')
 
 
-class CompanionBlock:
-    """A block that a recurrent companion can run: ``block(x)`` is the plain
-    block (:meth:`forward_plain`); ``block(x, walk)`` hands it to the companion
-    (``walk.step``, which calls the backbone's ``forward_block``). Either way the
-    block is called as a module, so its hooks fire and see its output."""
-
-    def forward_plain(self, x):
-        raise NotImplementedError
-
-    def forward(self, x, walk=None):
-        if walk is None:
-            return self.forward_plain(x)
-        return walk.step(self, x)
-
-
-class CompanionStage:
-    """A stage (a sequence of :class:`CompanionBlock`) whose call passes the
-    companion's walk on to every block: ``stage(x, walk)`` returns the feature
-    map, as upstream stages do; the state travels in ``walk``."""
-
-    def forward(self, x, walk=None):
-        for block in self:
-            x = block(x, walk)
-        return x
-
-
 class CompanionResLayer(CompanionStage, ResLayer):
     """mmpretrain's ``ResLayer`` whose call takes the companion's walk."""
-
-
-class CompanionWalk:
-    """The companion's state during one forward pass.
-
-    The body hands it to every stage call; each block hands itself back through
-    :meth:`step`, which runs the backbone's ``forward_block`` for the current
-    ``(stage, index)`` and keeps the new state.
-    """
-
-    def __init__(self, companion, state):
-        self.companion = companion
-        self.state = state
-        self.stage = self.index = 0
-
-    def enter(self, stage):
-        self.stage, self.index = stage, 0
-
-    def step(self, block, x):
-        x, self.state = self.companion.forward_block(self.stage, self.index,
-                                                     block, x, self.state)
-        self.index += 1
-        return x
 
 
 def conv_xh(conv, x, h):
@@ -309,47 +260,6 @@ class PreActBottleneck(_PreActBlock):
         return self.conv3(out)
 
 
-def is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def is_int_seq(value, length=None):
-    return (isinstance(value, Sequence) and not isinstance(value, str)
-            and all(is_int(v) for v in value)
-            and (length is None or len(value) == length))
-
-
-class CompanionHooks:
-    """The hooks through which a recurrent companion walks along a staged body.
-
-    A body's forward calls ``init_state`` after its stem, ``forward_block`` for
-    every block (from inside the block's module call, see
-    :class:`CompanionWalk`) and ``stage_output`` for every returned stage; these
-    defaults make the plain network. Companions override them (RLA-Net, CRMN,
-    RA-LSTM, ...).
-    """
-
-    #: Why a traced graph of the backbone (ONNX, ``torch.export``) holds only
-    #: the image size it was traced at (its batch size stays free), or None:
-    #: any image size. ``tools/deployment/pytorch2onnx.py`` reads it.
-    image_size_fixed_in_graph = None
-
-    def init_state(self, x):
-        """The companion's state after the stem (``x`` is the stem output)."""
-        return None
-
-    def forward_block(self, stage, index, block, x, state):
-        """Runs block ``index`` of stage ``stage``; returns ``(x, state)``.
-        Overrides compute the block through its parts (``forward_parts``,
-        ``merge``) or :meth:`CompanionBlock.forward_plain`, never through the
-        block's call, which is already running."""
-        return block.forward_plain(x), state
-
-    def stage_output(self, stage, x, state):
-        """What the backbone returns for an ``out_indices`` stage."""
-        return x
-
-
 @register_model
 class ResNetBody(CompanionHooks, ResNet):
     """The ResNet body that every mmrla backbone shares; on its own, the plain
@@ -432,7 +342,6 @@ class ResNetBody(CompanionHooks, ResNet):
                  deep_stem=False,
                  zero_init_residual=False,
                  **kwargs):
-        name = type(self).__name__
         if stem_type not in ('imagenet', 'cifar'):
             self._fail('stem_type', stem_type, "'imagenet' or 'cifar'")
         cifar = stem_type == 'cifar'
@@ -482,8 +391,9 @@ class ResNetBody(CompanionHooks, ResNet):
         self.stem_type = stem_type
         self.preact = preact
         self.widen_factor = widen_factor
-        self._stage_attention_cfgs = self._stage_attention(
-            attention, get_expansion(block), num_stages, base_channels, name)
+        self._stage_attention_cfgs = stage_attention_cfgs(
+            self, attention, [base_channels * get_expansion(block) * 2**i
+                              for i in range(num_stages)])
         self._split_kwargs = {}
         if kind == 'bottleneck' and not preact:
             self._split_kwargs = dict(
@@ -549,42 +459,6 @@ class ResNetBody(CompanionHooks, ResNet):
                  '1 here (ResNeXt groups need post-activation Bottleneck '
                  'blocks)')
 
-    @staticmethod
-    def _stage_attention(attention, expansion, num_stages, base_channels,
-                         name):
-        """Per-stage attention configs with ECA kernel sizes resolved."""
-        if attention is None:
-            return [None] * num_stages
-        if not isinstance(attention, dict) or attention.get('type') not in (
-                'ECA', 'SE'):
-            raise ValueError(
-                f'{name}: invalid attention={attention!r}; expected None, '
-                "dict(type='ECA', kernel_size=...) or dict(type='SE', "
-                'ratio=...)')
-        if attention['type'] == 'SE':
-            return [dict(attention)] * num_stages
-        kernel = attention.get('kernel_size', 'adaptive')
-        if kernel == 'adaptive':
-            kernels = [
-                eca_adaptive_kernel_size(base_channels * expansion * 2**i)
-                for i in range(num_stages)
-            ]
-        elif is_int(kernel):
-            kernels = [kernel] * num_stages
-        elif is_int_seq(kernel, num_stages):
-            kernels = list(kernel)
-        else:
-            raise ValueError(
-                f'{name}: invalid attention kernel_size={kernel!r}; '
-                f"expected an odd int, 'adaptive' or a list of {num_stages} "
-                'odd ints (one per stage)')
-        for k in kernels:
-            if k < 1 or k % 2 == 0:
-                raise ValueError(
-                    f'{name}: invalid attention kernel_size={kernel!r}; '
-                    'expected positive odd ints')
-        return [dict(attention, kernel_size=k) for k in kernels]
-
     def _check_readout(self, h_readout):
         """A companion whose state joins the last stage output needs that stage."""
         if h_readout and self.num_stages - 1 not in self.out_indices:
@@ -627,11 +501,6 @@ class ResNetBody(CompanionHooks, ResNet):
         if self.deep_stem:
             return [self.stem]
         return [self.conv1] + ([self.norm1] if self.norm1_name else [])
-
-    def companion_modules(self, stage):
-        """The companion's modules that freezing stage ``stage`` (1-based) also
-        freezes; may be called before they exist."""
-        return []
 
     def _freeze_stages(self):
         frozen = []

@@ -17,15 +17,9 @@ from mmpretrain.models.utils import make_divisible
 
 from mmrla.registry import register_model
 
-from ..layers import RLAStageCell, build_channel_attention, eca_adaptive_kernel_size
-from ..utils import check_common_args, invalid_arg
-from .resnet_body import (
-    CompanionBlock,
-    CompanionHooks,
-    CompanionStage,
-    CompanionWalk,
-    is_int,
-)
+from ..layers import RLAStageCell, build_channel_attention, stage_attention_cfgs
+from ..utils import check_common_args, invalid_arg, is_int
+from .companion import CompanionBlock, CompanionHooks, CompanionStage, CompanionWalk
 
 # upstream MobileNetV2 arguments that reach it through **kwargs, checked up front
 COMMON_ARGS = ('conv_cfg', 'norm_cfg', 'act_cfg', 'norm_eval', 'with_cp',
@@ -69,7 +63,7 @@ class RLAInvertedResidual(CompanionBlock, BaseModule):
     returns ``(out, y)``: ``y`` is the projection output (what the RLA update reads)
     and ``out = x + y`` where the block has a residual connection. Called as a
     module, ``block(x, walk)`` lets :class:`RLAMobileNetV2` run it with its state
-    (:class:`~mmrla.models.backbones.resnet_body.CompanionBlock`).
+    (:class:`~mmrla.models.backbones.companion.CompanionBlock`).
     """
 
     def __init__(self,
@@ -266,8 +260,12 @@ class RLAMobileNetV2(CompanionHooks, MobileNetV2):
             self, **{k: v for k, v in kwargs.items() if k in COMMON_ARGS})
         self.rla_channels = rla_channels
         self.h_readout = h_readout
-        self._layer_attention = self._resolve_attention(
-            attention, widen_factor)
+        channels = [make_divisible(c * widen_factor, 8)
+                    for _, c, _, _ in self.arch_settings]
+        # ECA-Net's MobileNetV2 rule: kernel 1 below 96 channels, else 3
+        self._layer_attention = stage_attention_cfgs(
+            self, attention, channels,
+            default_kernels=[1 if c < 96 else 3 for c in channels])
         self._layer_index = 0
         super().__init__(
             widen_factor=widen_factor,
@@ -315,40 +313,6 @@ class RLAMobileNetV2(CompanionHooks, MobileNetV2):
     @property
     def rla_norm(self):
         return getattr(self, self.rla_norm_name)
-
-    def _resolve_attention(self, attention, widen_factor):
-        """One attention config per layer of ``arch_settings`` (or Nones)."""
-        num_layers = len(self.arch_settings)
-        if attention is None:
-            return [None] * num_layers
-        if not isinstance(attention, dict) or attention.get('type') not in (
-                'ECA', 'SE'):
-            invalid_arg(self, 'attention', attention,
-                        "None, dict(type='ECA', ...) or dict(type='SE', ...)")
-        if attention['type'] == 'SE':
-            return [dict(attention)] * num_layers
-        channels = [
-            make_divisible(c * widen_factor, 8) for _, c, _, _ in
-            self.arch_settings
-        ]
-        kernel = attention.get('kernel_size')
-        if kernel is None:  # ECA-Net's MobileNetV2 rule
-            kernels = [1 if c < 96 else 3 for c in channels]
-        elif kernel == 'adaptive':
-            kernels = [eca_adaptive_kernel_size(c) for c in channels]
-        elif is_int(kernel):
-            kernels = [kernel] * num_layers
-        elif isinstance(kernel, (list, tuple)) and len(kernel) == num_layers:
-            kernels = list(kernel)
-        else:
-            invalid_arg(self, 'attention kernel_size', kernel,
-                        f"None, 'adaptive', an odd int or a list of "
-                        f'{num_layers} odd ints')
-        for k in kernels:
-            if not is_int(k) or k < 1 or k % 2 == 0:
-                invalid_arg(self, 'attention kernel_size', kernel,
-                            'odd positive ints')
-        return [dict(attention, kernel_size=k) for k in kernels]
 
     def make_layer(self, out_channels, num_blocks, stride, expand_ratio):
         # called by MobileNetV2.__init__ once per row of arch_settings

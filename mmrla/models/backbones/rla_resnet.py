@@ -12,7 +12,8 @@ from mmcv.cnn import build_norm_layer
 from mmrla.registry import register_model
 
 from ..layers import RLA_CELLS
-from .resnet_body import ResNetBody, SplitBasicBlock, SplitBottleneck, is_int
+from ..utils import is_int
+from .resnet_body import ResNetBody, SplitBasicBlock, SplitBottleneck
 
 # The blocks RLA-ResNet builds (conv1 reads concat(x, h)): the body's split blocks.
 RLABasicBlock = SplitBasicBlock

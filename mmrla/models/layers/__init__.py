@@ -2,6 +2,7 @@ from .channel_attention import (
     ECALayer,
     build_channel_attention,
     eca_adaptive_kernel_size,
+    stage_attention_cfgs,
 )
 from .layer_context import LayerContext, resample_channels
 from .lstm import LSTMCell
@@ -18,7 +19,7 @@ from .spatial_rnn import (
 
 __all__ = [
     'ECALayer', 'build_channel_attention', 'eca_adaptive_kernel_size',
-    'LayerContext', 'resample_channels', 'LSTMCell',
+    'stage_attention_cfgs',     'LayerContext', 'resample_channels', 'LSTMCell',
     'adaptive_avg_pool', 'avg_pool', 'RLAStageCell',
     'ConvLSTMStageCell', 'ConvGRUStageCell', 'RLA_CELLS', 'ConvLRNN',
     'FeatureFusion', 'LRNNModule', 'SpatialRecurrence', 'SpatialRNN',

@@ -12,6 +12,8 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmpretrain.models.utils import SELayer
 
+from ..utils import invalid_arg, is_int, is_int_seq
+
 
 class ECALayer(BaseModule):
     """Efficient Channel Attention (Wang et al., CVPR 2020).
@@ -54,6 +56,43 @@ def eca_adaptive_kernel_size(channels, gamma=2, b=1):
 
 
 ATTENTION_TYPES = {'ECA': ECALayer, 'SE': SELayer}
+
+
+def stage_attention_cfgs(owner, attention, channels, default_kernels=None):
+    """One channel-attention config per stage from one ``attention`` config.
+
+    ``channels`` are the stages' output channels. ECA's ``kernel_size`` is an odd
+    int (every stage), one odd int per stage, or ``'adaptive'`` (ECA-Net's rule
+    from each stage's channels); left out, ``default_kernels`` (a backbone's own
+    rule from ECA-Net) or else ``'adaptive'``. SE configs repeat as they are;
+    ``attention=None`` gives Nones. ``owner`` names the backbone in errors.
+    """
+    n = len(channels)
+    if attention is None:
+        return [None] * n
+    if not isinstance(attention, dict) or attention.get(
+            'type') not in ATTENTION_TYPES:
+        invalid_arg(owner, 'attention', attention,
+                    "None, dict(type='ECA', kernel_size=...) or "
+                    "dict(type='SE', ratio=...)")
+    if attention['type'] != 'ECA':
+        return [dict(attention)] * n
+    kernel = attention.get('kernel_size')
+    if kernel is None and default_kernels is not None:
+        kernels = list(default_kernels)
+    elif kernel is None or kernel == 'adaptive':
+        kernels = [eca_adaptive_kernel_size(c) for c in channels]
+    elif is_int(kernel):
+        kernels = [kernel] * n
+    elif is_int_seq(kernel, n):
+        kernels = list(kernel)
+    else:
+        invalid_arg(owner, 'attention kernel_size', kernel,
+                    f"an odd int, 'adaptive' or a list of {n} odd ints "
+                    '(one per stage)')
+    if any(k < 1 or k % 2 == 0 for k in kernels):
+        invalid_arg(owner, 'attention kernel_size', kernel, 'positive odd ints')
+    return [dict(attention, kernel_size=k) for k in kernels]
 
 
 def build_channel_attention(cfg, channels):

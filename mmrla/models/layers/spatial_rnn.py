@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from mmcv.cnn import build_conv_layer
 from mmengine.model import BaseModule
 
-from ..utils import invalid_arg
+from ..utils import invalid_arg, is_int
 
 AXES = ('horizontal', 'vertical')
 CELLS = ('rnn', 'gru')
@@ -37,10 +37,6 @@ MERGES = ('sum', 'mean', 'concat')
 ACTIVATIONS = ('relu', 'tanh')
 RECURRENT_INITS = ('uniform', 'zeros', 'identity')
 FUSIONS = ('forward', 'sum', 'concat')
-
-
-def _is_pos_int(value):
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 class SpatialRNN(BaseModule):
@@ -98,9 +94,9 @@ class SpatialRNN(BaseModule):
                  init_cfg=None):
         super().__init__(init_cfg)
         fail = self._fail
-        if not _is_pos_int(in_channels):
+        if not (is_int(in_channels) and in_channels > 0):
             fail('in_channels', in_channels, 'a positive int')
-        if not _is_pos_int(hidden_channels):
+        if not (is_int(hidden_channels) and hidden_channels > 0):
             fail('hidden_channels', hidden_channels, 'a positive int')
         if axis not in AXES:
             fail('axis', axis, f'one of {AXES}')
@@ -115,7 +111,7 @@ class SpatialRNN(BaseModule):
             fail('merge', merge, f'one of {MERGES}')
         if not isinstance(input_proj, bool):
             fail('input_proj', input_proj, 'True or False')
-        if not _is_pos_int(kernel_size) or kernel_size % 2 == 0:
+        if not (is_int(kernel_size) and kernel_size > 0) or kernel_size % 2 == 0:
             fail('kernel_size', kernel_size, 'a positive odd int')
         if recurrent_init not in RECURRENT_INITS or (
                 recurrent_init == 'identity' and cell != 'rnn'):
@@ -383,7 +379,7 @@ class SpatialRecurrence(BaseModule):
     def __init__(self, channels, axes=AXES, recurrent_init='zeros',
                  init_cfg=None):
         super().__init__(init_cfg)
-        if not _is_pos_int(channels):
+        if not (is_int(channels) and channels > 0):
             invalid_arg(self, 'channels', channels, 'a positive int')
         if isinstance(axes, str) or not axes or any(a not in AXES
                                                     for a in axes):
@@ -419,7 +415,7 @@ class ConvLRNN(BaseModule):
     def __init__(self, conv, norm=None, axes=AXES, recurrent_init='zeros'):
         super().__init__()
         channels = getattr(conv, 'out_channels', None)
-        if not _is_pos_int(channels):
+        if not (is_int(channels) and channels > 0):
             invalid_arg(self, 'conv', type(conv).__name__,
                         'a conv layer with an int out_channels')
         self.conv = conv

@@ -1,0 +1,116 @@
+"""The companion protocol: how a recurrent companion walks along a staged CNN.
+
+A backbone (``ResNetBody``, ``VGGBody``, ``RLAMobileNetV2``) mixes in
+:class:`CompanionHooks`; its stages are :class:`CompanionStage` and its blocks
+:class:`CompanionBlock`. Its ``forward`` runs::
+
+    walk = CompanionWalk(self, self.init_state(stem_output))
+    for i, stage in enumerate(stages):
+        walk.enter(i)
+        x = stage(x, walk)            # stage's module call: its hooks fire
+        if i in out_indices:
+            outs.append(self.stage_output(i, x, walk.state))
+
+and every block's module call, ``block(x, walk)``, comes back to the backbone as
+``forward_block(stage, index, block, x, state) -> (x, state)``. A companion is a
+backbone subclass that overrides these four hooks (the defaults make the plain
+network):
+
+- ``init_state(x)``: the state after the stem (``x`` is the stem output);
+- ``forward_block(stage, index, block, x, state)``: runs the block through
+  ``block.forward_plain(x)`` or, for split blocks, ``forward_parts`` / ``merge``
+  (never ``block(...)``, whose call is already running), reads or writes the
+  state, returns the block's output and the new state;
+- ``stage_output(stage, x, state)``: what the backbone returns for a stage;
+- ``companion_modules(stage)``: its modules that freezing stage ``stage``
+  (1-based) also freezes.
+
+The state travels beside the module calls, never instead of them, so forward and
+backward hooks of every stage and block see the feature maps as on the plain
+network. ``docs/companion.md`` builds a small companion step by step.
+"""
+
+
+class CompanionBlock:
+    """A block that a recurrent companion can run: ``block(x)`` is the plain
+    block (:meth:`forward_plain`); ``block(x, walk)`` hands it to the companion
+    (``walk.step``, which calls the backbone's ``forward_block``). Either way the
+    block is called as a module, so its hooks fire and see its output."""
+
+    def forward_plain(self, x):
+        raise NotImplementedError
+
+    def forward(self, x, walk=None):
+        if walk is None:
+            return self.forward_plain(x)
+        return walk.step(self, x)
+
+
+class CompanionStage:
+    """A stage (a sequence of :class:`CompanionBlock`) whose call passes the
+    companion's walk on to every block: ``stage(x, walk)`` returns the feature
+    map, as upstream stages do; the state travels in ``walk``."""
+
+    def forward(self, x, walk=None):
+        for block in self:
+            x = block(x, walk)
+        return x
+
+
+class CompanionWalk:
+    """The companion's state during one forward pass.
+
+    The body hands it to every stage call; each block hands itself back through
+    :meth:`step`, which runs the backbone's ``forward_block`` for the current
+    ``(stage, index)`` and keeps the new state.
+    """
+
+    def __init__(self, companion, state):
+        self.companion = companion
+        self.state = state
+        self.stage = self.index = 0
+
+    def enter(self, stage):
+        self.stage, self.index = stage, 0
+
+    def step(self, block, x):
+        x, self.state = self.companion.forward_block(self.stage, self.index,
+                                                     block, x, self.state)
+        self.index += 1
+        return x
+
+
+class CompanionHooks:
+    """The hooks through which a recurrent companion walks along a staged body.
+
+    A body's forward calls ``init_state`` after its stem, ``forward_block`` for
+    every block (from inside the block's module call, see
+    :class:`CompanionWalk`) and ``stage_output`` for every returned stage; these
+    defaults make the plain network. Companions override them (RLA-Net, CRMN,
+    RA-LSTM, ...).
+    """
+
+    #: Why a traced graph of the backbone (ONNX, ``torch.export``) holds only
+    #: the image size it was traced at (its batch size stays free), or None:
+    #: any image size. ``tools/deployment/pytorch2onnx.py`` reads it.
+    image_size_fixed_in_graph = None
+
+    def init_state(self, x):
+        """The companion's state after the stem (``x`` is the stem output)."""
+        return None
+
+    def forward_block(self, stage, index, block, x, state):
+        """Runs block ``index`` of stage ``stage``; returns ``(x, state)``.
+        Overrides compute the block through its parts (``forward_parts``,
+        ``merge``) or :meth:`CompanionBlock.forward_plain`, never through the
+        block's call, which is already running."""
+        return block.forward_plain(x), state
+
+    def stage_output(self, stage, x, state):
+        """What the backbone returns for an ``out_indices`` stage."""
+        return x
+
+    def companion_modules(self, stage):
+        """The companion's modules that freezing stage ``stage`` (1-based) also
+        freezes."""
+        return []
