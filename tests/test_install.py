@@ -126,8 +126,10 @@ def test_wheel_carries_configs_tools_and_model_index(wheel):
     configs = {str(p.relative_to(REPO)) for p in (REPO / 'configs').rglob('*')
                if p.suffix in ('.py', '.yml', '.md')}
     assert configs and configs <= shipped, sorted(configs - shipped)[:5]
-    for tool in ('train.py', 'test.py', 'dist_train.sh', 'slurm_train.sh',
-                 'slurm_test.sh', 'analysis/get_flops.py'):
+    # with the modules that tools import from beside them
+    for tool in ('train.py', 'test.py', '_launch.py', 'dist_train.sh',
+                 'slurm_train.sh', 'slurm_test.sh', 'analysis/get_flops.py',
+                 'analysis/benchmark.py', 'analysis/glibc_malloc.py'):
         assert f'tools/{tool}' in shipped
     assert 'model-index.yml' in shipped
     assert not [n for n in names if '__pycache__' in n or n.endswith('.pyc')]

@@ -43,9 +43,15 @@ ATTENTION_CONFIG = (REPO / 'configs/rla_attention/'
 
 
 def load_tool(path):
+    """Import the tool as running it does: its folder first on ``sys.path``,
+    for the modules beside it."""
     spec = importlib.util.spec_from_file_location(f'tool_{path.stem}', path)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(path.parent))
     return module
 
 

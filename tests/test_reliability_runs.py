@@ -35,7 +35,8 @@ DF_CONFIG = REPO / 'configs/rla/faster-rcnn_rla-r18_100e_deepforest.py'
 PY = sys.executable
 TIMEOUT = 300  # s, for any one run; a hung run fails the test instead of the suite
 
-# Test-only hooks, imported by the runs through the config's custom_imports.
+# Test-only hooks and a file backend, imported by the runs through the config's
+# custom_imports.
 HELPERS = '''
 import json
 import os
@@ -43,26 +44,29 @@ import os.path as osp
 import signal
 
 from mmengine.dist import get_rank
+from mmengine.fileio import register_backend
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
-from mmrla.engine import AtomicCheckpointHook
+from mmrla.engine import AtomicLocalBackend
+from mmrla.utils.fileio import atomic_write
 
 
-@HOOKS.register_module()
-class KillWhileSavingHook(AtomicCheckpointHook):
-    """Truncates the temporary file of checkpoint ``kill_at`` to half, as a kill
-    in the middle of torch.save leaves it, and SIGKILLs its own process."""
+@register_backend('kill_while_saving')
+class KillWhileSaving(AtomicLocalBackend):
+    """Writes the file named ``kill_at`` half-way, as a kill in the middle of
+    torch.save leaves it, and SIGKILLs its own process."""
 
-    def __init__(self, kill_at, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, kill_at=None):
         self.kill_at = kill_at
 
-    def _commit(self, tmp, path):
-        if osp.basename(path) == self.filename_tmpl.format(self.kill_at):
-            os.truncate(tmp, osp.getsize(tmp) // 2)
-            os.kill(os.getpid(), signal.SIGKILL)
-        super()._commit(tmp, path)
+    def put(self, obj, filepath):
+        if osp.basename(filepath) == self.kill_at:
+            with atomic_write(filepath, 'wb') as f:
+                f.write(obj[:len(obj) // 2])
+                f.flush()
+                os.kill(os.getpid(), signal.SIGKILL)
+        super().put(obj, filepath)
 
 
 @HOOKS.register_module()
@@ -206,11 +210,12 @@ def test_two_kills_and_a_corrupt_checkpoint_then_resume(digits, env, tmp_path):
 
     # 2. resume; SIGKILL while epoch_3.pth is written (its temp file half full)
     rc, log = train(config, work, env, '--resume', '--cfg-options',
-                    'default_hooks.checkpoint.type=KillWhileSavingHook',
-                    'default_hooks.checkpoint.kill_at=3')
+                    'default_hooks.checkpoint.backend_args.backend='
+                    'kill_while_saving',
+                    'default_hooks.checkpoint.backend_args.kill_at=epoch_3.pth')
     assert rc == -signal.SIGKILL, log[-3000:]
     assert 'resumed epoch: 1, iter: 4' in log
-    assert (work / '.epoch_3.pth.tmp').is_file()
+    half_written, = work.glob('.epoch_3.pth.*.tmp')
     assert not (work / 'epoch_3.pth').exists()
     # the complete epoch_2 is the last checkpoint; epoch_1, which upstream would
     # have deleted before writing epoch_3, is still there
@@ -221,7 +226,8 @@ def test_two_kills_and_a_corrupt_checkpoint_then_resume(digits, env, tmp_path):
     rc, log = train(config, work, env, '--resume')
     assert rc == 0, log[-3000:]
     assert 'resumed epoch: 2, iter: 8' in log
-    assert '.epoch_3.pth.tmp: a checkpoint whose writing was interrupted' in log
+    assert (f'removing {half_written}: a checkpoint whose writing was '
+            'interrupted') in log
     assert not train_lines(log, 2) and len(train_lines(log, 3)) == 4
     assert len(train_lines(log, 4)) == 4
     epoch_4_losses = losses_of(log, 4)
@@ -412,6 +418,7 @@ def load_tool(name):
 def start_up_error(monkeypatch):
     """The message tools/<tool>.py's config check exits with (in this process)."""
     monkeypatch.setenv('LOCAL_RANK', '0')  # what the tools' parse_args sets
+    monkeypatch.syspath_prepend(str(REPO / 'tools'))  # as running a tool does
     return exit_message
 
 

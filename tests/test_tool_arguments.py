@@ -61,6 +61,8 @@ def test_bad_arguments(tool, argv, code, words, tmp_path, monkeypatch):
     if 'cuda' in argv and torch.cuda.is_available():
         pytest.skip('this machine has CUDA')
     monkeypatch.chdir(tmp_path)  # nothing may be written: check it below
+    # as running the tool does: its folder first (modules beside it)
+    monkeypatch.syspath_prepend(str((REPO / tool).parent))
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(
             io.StringIO()):

@@ -11,6 +11,14 @@ so every image is evaluated (and dumped by ``--out``) exactly once.
 import argparse
 import os.path as osp
 
+from _launch import (  # beside this file
+    add_common_args,
+    check_data_paths,
+    close_process_group,
+    load_config,
+    parse_common,
+)
+
 from mmengine.evaluator import DumpResults
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -18,13 +26,6 @@ from mmengine.runner import Runner
 import mmrla  # noqa: F401  (registers models; allow-lists Runner checkpoints)
 from mmrla.utils.checkpoint import check_checkpoint_file
 from mmrla.utils.fileio import exit_on_bad_file
-from mmrla.utils.launch import (
-    add_common_args,
-    check_data_paths,
-    close_process_group,
-    load_config,
-    parse_common,
-)
 
 
 def parse_args(argv=None):

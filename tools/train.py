@@ -6,30 +6,29 @@ Runner checkpoints, so ``--resume`` works with torch's safe ``weights_only`` loa
 
 Reliability (docs/reliability.md): a missing data root, annotation file or image folder
 stops the run at start-up with one line naming the config field; a plain
-``CheckpointHook`` is swapped for mmrla's drop-in ``AtomicCheckpointHook`` (checkpoints
-and ``last_checkpoint`` are complete or absent, even after a SIGKILL while saving); and
-``--resume`` without a path skips a corrupt or missing last checkpoint for the newest
-complete one, with a warning naming the file.
+``CheckpointHook`` in ``default_hooks`` is replaced by mmrla's ``AtomicCheckpointHook``
+(same arguments; checkpoints are complete or absent, even after a SIGKILL while
+saving), and the log says so (a config keeps upstream's with
+``type='mmengine.CheckpointHook'``); ``--resume`` without a path skips a corrupt or
+missing last checkpoint for the newest complete one, with a warning naming the file.
 """
 import argparse
 import os.path as osp
 
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
-
-import mmrla  # noqa: F401  (registers models; allow-lists Runner checkpoints)
-from mmrla.engine import (
-    checkpoint_problem,
-    find_resumable_checkpoint,
-    use_atomic_checkpoints,
-)
-from mmrla.utils.launch import (
+from _launch import (  # beside this file
     add_common_args,
     check_data_paths,
     close_process_group,
     load_config,
     parse_common,
 )
+
+from mmengine.hooks import CheckpointHook
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+import mmrla  # noqa: F401  (registers models; allow-lists Runner checkpoints)
+from mmrla.engine import checkpoint_problem, find_resumable_checkpoint
 
 
 def parse_args(argv=None):
@@ -52,6 +51,19 @@ def parse_args(argv=None):
         'latest checkpoint in the work directory')
     add_common_args(parser)
     return parse_common(parser, argv)
+
+
+def use_atomic_checkpoints(cfg):
+    """Replace a plain ``CheckpointHook`` in ``cfg.default_hooks`` by
+    ``AtomicCheckpointHook`` (same arguments); return whether it did. A scoped
+    name such as ``'mmengine.CheckpointHook'`` is left alone: that is how a
+    config keeps upstream's."""
+    hook = (cfg.get('default_hooks') or {}).get('checkpoint')
+    if hook is None or hook.get('type') not in ('CheckpointHook',
+                                                CheckpointHook):
+        return False
+    hook['type'] = 'AtomicCheckpointHook'
+    return True
 
 
 def build_cfg(args, notes=None):
@@ -93,9 +105,11 @@ def build_cfg(args, notes=None):
         cfg.resume = True
         cfg.load_from = args.resume
     if use_atomic_checkpoints(cfg):
-        notes.append(('info', ('default_hooks.checkpoint: CheckpointHook -> '
-                               'AtomicCheckpointHook (same arguments; checkpoint '
-                               'files are written atomically)')))
+        notes.append(('info', (
+            'default_hooks.checkpoint: CheckpointHook -> AtomicCheckpointHook '
+            '(same arguments; a checkpoint is complete or absent, and the old '
+            'ones are deleted after it; type=\'mmengine.CheckpointHook\' keeps '
+            "upstream's)")))
     return cfg
 
 

@@ -7,7 +7,8 @@ Reading: :func:`require_file` (exists, is a file, not empty) and
 
 Writing: :func:`atomic_write` (one file) and :func:`atomic_dir` (a folder) build the
 output beside its destination and rename it into place only when complete, so an error
-or a kill never leaves a partial output, and an error leaves no temporary file.
+or a kill never leaves a partial output, and an error leaves no temporary file (a kill
+leaves one: :func:`leftover_temp_files` finds them).
 
 Command-line tools catch :class:`BadFileError` at their top level with
 :func:`cli_errors` (``main`` returns 1) or :func:`exit_on_bad_file` (``SystemExit``):
@@ -15,6 +16,7 @@ one ``error: ...`` line on stderr, no traceback. Other exceptions still raise.
 """
 import contextlib
 import functools
+import glob
 import importlib
 import os
 import os.path as osp
@@ -236,6 +238,13 @@ def atomic_write(path, mode='w', **open_kwargs):
                     f'cannot write {path}: {exc.strerror or exc}') from exc
             raise
     _fsync_dir(directory)
+
+
+def leftover_temp_files(directory, names='*'):
+    """The temporary files that :func:`atomic_write` left in ``directory`` for
+    targets whose names match the glob ``names``: a kill while it wrote (its own
+    errors remove them)."""
+    return sorted(glob.glob(osp.join(glob.escape(directory), f'.{names}.*.tmp')))
 
 
 @contextlib.contextmanager

@@ -22,7 +22,7 @@ the CUDA allocator's peak on GPU; on CPU the growth of the peak resident set of 
 fresh subprocess per model over what it had after importing the libraries, before
 building the model (so the interpreter and libraries do not dilute the ratio; needs
 Linux's /proc); with glibc, that subprocess maps every block over 64 KiB on its own
-(``mmrla.utils.malloc.map_large_blocks``), so that its resident set follows the live
+(``glibc_malloc.map_large_blocks``), so that its resident set follows the live
 tensors, not the heap's fragments (repeatable to 0.1 MiB here instead of 8 %), whether
 or not ``--retain-memory`` is given. ``--amp``: bf16 autocast on CPU, fp16 on CUDA.
 The table is printed as Markdown and, with ``--out``, written there with the machine,
@@ -41,6 +41,7 @@ import sys
 import time
 
 import torch
+from glibc_malloc import map_large_blocks, retain_freed_memory  # beside this file
 
 from mmrla.utils.fileio import (
     atomic_write,
@@ -50,7 +51,6 @@ from mmrla.utils.fileio import (
     require_writable,
 )
 from mmrla.utils.launch import CfgOptions
-from mmrla.utils.malloc import map_large_blocks, retain_freed_memory
 
 
 def parse_args(argv=None):
@@ -68,7 +68,7 @@ def parse_args(argv=None):
                         help='torch.compile both backbones')
     parser.add_argument('--retain-memory', action='store_true',
                         help='keep freed CPU memory in the process (glibc: no '
-                        'mmap, no trim; see mmrla/utils/malloc.py) while both '
+                        'mmap, no trim; see glibc_malloc.py) while both '
                         'models are timed (the memory runs map large blocks '
                         'singly either way)')
     parser.add_argument('--clock', choices=('wall', 'cpu'), default='wall',

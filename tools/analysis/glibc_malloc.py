@@ -1,5 +1,5 @@
-"""glibc malloc settings for CPU runs: speed (keep freed memory) and sound
-memory figures (map every large block on its own).
+"""glibc malloc settings for benchmark.py's CPU runs (a module beside it, not a tool):
+speed (keep freed memory) and sound memory figures (map every large block on its own).
 
 glibc serves large blocks with ``mmap`` and gives freed memory back to the kernel;
 a training step allocates and frees hundreds of large tensors, so every step

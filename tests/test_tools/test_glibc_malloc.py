@@ -1,15 +1,18 @@
-"""``retain_freed_memory``: a freed large tensor's memory is reused without page
-faults; ``map_large_blocks``: freed large tensors leave the resident set. Runs in
-subprocesses: the settings are process-wide."""
+"""tools/analysis/glibc_malloc.py: with ``retain_freed_memory`` a freed large tensor's
+memory is reused without page faults; with ``map_large_blocks`` freed large tensors
+leave the resident set. Runs in subprocesses: the settings are process-wide."""
+import os
 import platform
 import subprocess
 import sys
 
 import pytest
 
+from conftest import REPO
+
 SCRIPT = '''
 import resource, sys, torch
-from mmrla.utils.malloc import retain_freed_memory
+from glibc_malloc import retain_freed_memory
 if sys.argv[1] == 'retain':
     assert retain_freed_memory()
 def faults_of_a_fresh_64mib_tensor():
@@ -17,16 +20,16 @@ def faults_of_a_fresh_64mib_tensor():
     torch.empty(16 * 2**20).fill_(1)  # allocated, touched, freed
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
 # glibc grows its heap to fit the pattern within the first few allocations
-# (by the fourth in 28 runs here; the third, once, failed CI): warm up six,
-# then count the faults of eight
-for _ in range(6):
+# (with only torch imported: by the eighth in 6 runs here, 2026-12-07; after
+# mmrla's imports, by the fourth): warm up sixteen, then count the faults of eight
+for _ in range(16):
     faults_of_a_fresh_64mib_tensor()
 print(sum(faults_of_a_fresh_64mib_tensor() for _ in range(8)))
 '''
 
 MAPPED = '''
 import sys, torch
-from mmrla.utils.malloc import map_large_blocks, retain_freed_memory
+from glibc_malloc import map_large_blocks, retain_freed_memory
 def rss_mib():
     for line in open('/proc/self/status'):
         if line.startswith('VmRSS:'):
@@ -48,7 +51,10 @@ GLIBC = pytest.mark.skipif(
 
 
 def run(script, mode):
-    out = subprocess.run([sys.executable, '-c', script, mode],
+    # the module beside benchmark.py, importable as when benchmark.py runs
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(REPO / 'tools/analysis'), os.environ.get('PYTHONPATH', '')]))
+    out = subprocess.run([sys.executable, '-c', script, mode], env=env,
                          capture_output=True, text=True, check=True)
     return float(out.stdout.split()[-1])
 
