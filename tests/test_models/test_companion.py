@@ -57,3 +57,12 @@ def test_example_companion_leaves_the_plain_features_unchanged():
     x = torch.rand(1, 3, 32, 32)
     with torch.no_grad():
         torch.testing.assert_close(model(x)[0][:, :64], plain(x)[0])
+
+
+def test_example_companion_freezes_with_its_stage():
+    model = build(frozen_stages=2).train()
+    frozen = [not p.requires_grad for p in model.reads.parameters()]
+    assert frozen == [True] * 4 + [False] * 4  # reads 1, 2: weight and bias
+    assert not model.layer2[1].conv1.weight.requires_grad
+    assert model.layer3[0].conv1.weight.requires_grad
+    assert not model.reads[0].training and model.reads[2].training

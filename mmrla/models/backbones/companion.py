@@ -25,6 +25,11 @@ network):
 - ``companion_modules(stage)``: its modules that freezing stage ``stage``
   (1-based) also freezes.
 
+It builds its modules in ``build_companion()``, which the body calls once its own
+modules exist, just before it freezes ``frozen_stages`` (the only freeze during
+construction): arguments the companion needs there, or in the body's block
+construction (``extra_block_kwargs``), are stored before ``super().__init__``.
+
 The state travels beside the module calls, never instead of them, so forward and
 backward hooks of every stage and block see the feature maps as on the plain
 network. ``docs/companion.md`` builds a small companion step by step.
@@ -109,6 +114,10 @@ class CompanionHooks:
     def stage_output(self, stage, x, state):
         """What the backbone returns for an ``out_indices`` stage."""
         return x
+
+    def build_companion(self):
+        """Builds the companion's modules. The body calls it once, after its own
+        modules exist and before it freezes ``frozen_stages``."""
 
     def companion_modules(self, stage):
         """The companion's modules that freezing stage ``stage`` (1-based) also

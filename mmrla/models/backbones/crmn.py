@@ -103,20 +103,22 @@ class CRMN(ResNetBody):
         self.input_size = tuple(input_size)
         self.pool_grid = tuple(pool_grid)
         self.h_readout = h_readout
+        self.gate_bias = gate_bias
         super().__init__(depth, **kwargs)
-        self._check_readout(h_readout)
+
+    def build_companion(self):
+        self._check_readout(self.h_readout)
         self.lstm = None
-        if h_readout:
+        if self.h_readout:
             self.memory_size = max(self._feed_lengths())
             self.lstm = LSTMCell(
                 self.memory_size,
-                lstm_channels,
+                self.lstm_channels,
                 peephole=True,
-                gate_bias=gate_bias)
+                gate_bias=self.gate_bias)
             orthogonal_gate_init(self.lstm)
-            self.h0 = nn.Parameter(torch.zeros(lstm_channels))
-            self.feat_dim += lstm_channels
-        self._freeze_stages()
+            self.h0 = nn.Parameter(torch.zeros(self.lstm_channels))
+            self.feat_dim += self.lstm_channels
 
     def _feed_lengths(self):
         """Length of every stage's pooled, flattened block output."""
@@ -141,14 +143,13 @@ class CRMN(ResNetBody):
 
     def companion_modules(self, stage):
         # the one memory serves every stage
-        if stage == self.num_stages and getattr(self, 'lstm', None):
+        if stage == self.num_stages and self.lstm is not None:
             return [self.lstm]
         return []
 
     def _freeze_stages(self):
         super()._freeze_stages()
-        if self.frozen_stages == self.num_stages and getattr(
-                self, 'lstm', None) is not None:
+        if self.frozen_stages == self.num_stages and self.lstm is not None:
             self.h0.requires_grad = False
 
     def init_state(self, x):

@@ -96,36 +96,37 @@ class LayerAttentionResNet(ResNetBody):
                        'None or a positive int')
         if not isinstance(vector, bool):
             self._fail('vector', vector, 'True or False')
+        self.lstm_channels = lstm_channels
+        self.context_channels = context_channels
+        self.context = context
+        self.context_mlp_ratio = context_mlp_ratio
+        self.reduction = reduction
+        self.vector = vector
         super().__init__(depth, **kwargs)
 
+    def build_companion(self):
         widths = [
             block.out_channels for name in self.res_layers
             for block in getattr(self, name)
         ]
-        if context_channels is None:
+        if self.context_channels is None:
             counts = Counter(widths)
-            context_channels = max(counts, key=lambda c: (counts[c], c))
-        self.lstm_channels = lstm_channels
-        self.context_channels = context_channels
-        self.vector = vector
+            self.context_channels = max(counts, key=lambda c: (counts[c], c))
         self.contexts = nn.ModuleList(
-            LayerContext(c, context_channels, context, context_mlp_ratio)
-            for c in widths)
-        self.lstm = LSTMCell(context_channels, lstm_channels)
+            LayerContext(c, self.context_channels, self.context,
+                         self.context_mlp_ratio) for c in widths)
+        self.lstm = LSTMCell(self.context_channels, self.lstm_channels)
         self.attention_heads = nn.ModuleList(
-            LayerAttentionHead(lstm_channels, reduction, c if vector else 1)
-            for c in widths)
+            LayerAttentionHead(self.lstm_channels, self.reduction,
+                               c if self.vector else 1) for c in widths)
         # global index of the first block of every stage
         self._first_block = [0]
         for name in self.res_layers:
             self._first_block.append(self._first_block[-1] +
                                      len(getattr(self, name)))
         self.last_attention = []
-        self._freeze_stages()
 
     def companion_modules(self, stage):
-        if not hasattr(self, '_first_block'):
-            return []  # called by ResNet.__init__ before they exist
         blocks = range(self._first_block[stage - 1], self._first_block[stage])
         mods = [self.contexts[b] for b in blocks]
         mods += [self.attention_heads[b] for b in blocks]

@@ -309,15 +309,16 @@ class LRNNResNet(ResNetBody):
         self.lrnn_stages = tuple(lrnn_stages)
         self.lrnn_position = lrnn_position
         super().__init__(depth, **kwargs)
+
+    def build_companion(self):
         if len(self.lrnn_stages) != self.num_stages:
-            self._fail('lrnn_stages', lrnn_stages,
+            self._fail('lrnn_stages', self.lrnn_stages,
                        f'{self.num_stages} bools (one per stage)')
         for i, layer_name in enumerate(self.res_layers):
             if self.lrnn_stages[i]:
                 block = getattr(self, layer_name)[-1]
                 self.add_module(f'lrnn{i + 1}',
                                 SpatialRecurrence(self._lrnn_channels(block)))
-        self._freeze_stages()
 
     @property
     def image_size_fixed_in_graph(self):
@@ -331,8 +332,8 @@ class LRNNResNet(ResNetBody):
         return conv.out_channels
 
     def companion_modules(self, stage):
-        lrnn = getattr(self, f'lrnn{stage}', None)
-        return [] if lrnn is None else [lrnn]
+        return [getattr(self, f'lrnn{stage}')] if self.lrnn_stages[stage - 1] \
+            else []
 
     def forward_block(self, stage, index, block, x, state):
         lrnn = getattr(self, f'lrnn{stage + 1}', None)

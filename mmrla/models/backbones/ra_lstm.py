@@ -240,13 +240,16 @@ class RecurrentAggregationMixin:
         shallow_grid (int): side of the shallow nodes' grid. Default: 2.
     """
 
-    def _check_ra_args(self, lstm_channels, readout, fc_channels,
+    def _store_ra_args(self, selected, lstm_channels, readout, fc_channels,
                        shallow_grid):
         check_aggregation_args(self, lstm_channels, readout, fc_channels,
                                shallow_grid)
+        self.ra_args = dict(selected=selected, lstm_channels=lstm_channels,
+                            readout=readout, fc_channels=fc_channels,
+                            shallow_grid=shallow_grid)
 
-    def _init_aggregation(self, selected, lstm_channels, readout, fc_channels,
-                          shallow_grid):
+    def build_companion(self):
+        selected = self.ra_args['selected']
         last = self.num_stages - 1
         if last not in self.out_indices:
             self._fail('out_indices', self.out_indices,
@@ -258,15 +261,14 @@ class RecurrentAggregationMixin:
         self.aggregation = RecurrentAggregation(
             [self.stage_out_channels(s) for s, _ in self.selected],
             ratios,
-            lstm_channels=lstm_channels,
-            readout=readout,
-            fc_channels=fc_channels,
-            shallow_grid=shallow_grid,
+            lstm_channels=self.ra_args['lstm_channels'],
+            readout=self.ra_args['readout'],
+            fc_channels=self.ra_args['fc_channels'],
+            shallow_grid=self.ra_args['shallow_grid'],
             owner=type(self).__name__)
         # levels fed inside the loop; the last one from the last stage's output
         self._step_of = {b: i for i, b in enumerate(self.selected[:-1])}
         self.feat_dim = self.aggregation.out_channels
-        self._freeze_stages()
 
     def _normalise_selected(self, selected):
         blocks = self.stage_blocks
@@ -292,9 +294,7 @@ class RecurrentAggregationMixin:
 
     def companion_modules(self, stage):
         # a node freezes with the stage it reads; the LSTM and readout with the last
-        agg = getattr(self, 'aggregation', None)
-        if agg is None:
-            return []
+        agg = self.aggregation
         mods = [
             agg.nodes[i] for i, (s, _) in enumerate(self.selected)
             if s == stage - 1
@@ -347,15 +347,14 @@ class RAVGG(RecurrentAggregationMixin, VGGBody):
                  fc_channels=None,
                  shallow_grid=2,
                  **kwargs):
-        self._check_ra_args(lstm_channels, readout, fc_channels, shallow_grid)
+        self._store_ra_args(selected, lstm_channels, readout, fc_channels,
+                            shallow_grid)
         if is_int(convs_per_block) and convs_per_block < 2:
             self._fail('convs_per_block', convs_per_block,
                        'an int >= 2 (an aggregated block holds at least two '
                        'convs)')
         super().__init__(stage_channels, stage_blocks, convs_per_block,
                          **kwargs)
-        self._init_aggregation(selected, lstm_channels, readout, fc_channels,
-                               shallow_grid)
 
 
 @register_model
@@ -380,10 +379,9 @@ class RAResNet(RecurrentAggregationMixin, ResNetBody):
                  fc_channels=None,
                  shallow_grid=2,
                  **kwargs):
-        self._check_ra_args(lstm_channels, readout, fc_channels, shallow_grid)
+        self._store_ra_args(selected, lstm_channels, readout, fc_channels,
+                            shallow_grid)
         super().__init__(depth, **kwargs)
-        self._init_aggregation(selected, lstm_channels, readout, fc_channels,
-                               shallow_grid)
 
     def stage_out_channels(self, stage):
         return getattr(self, self.res_layers[stage])[-1].out_channels

@@ -409,15 +409,17 @@ class ResNetBody(CompanionHooks, ResNet):
             stem_channels=stem_channels,
             base_channels=base_channels,
             out_indices=out_indices,
-            frozen_stages=frozen_stages,
+            frozen_stages=-1,  # frozen below, once the companion exists
             style=style,
             deep_stem=deep_stem,
             zero_init_residual=zero_init_residual,
             **kwargs)
+        self.frozen_stages = frozen_stages
         if preact:
             self.final_norm = build_norm_layer(self.norm_cfg,
                                                self.feat_dim)[1]
-            self._freeze_stages()
+        self.build_companion()
+        self._freeze_stages()
 
     # ---- construction -------------------------------------------------------------
     def _fail(self, arg, value, allowed):

@@ -366,13 +366,12 @@ class RLAMobileNetV2(CompanionHooks, MobileNetV2):
         super()._freeze_stages()
         # a frozen layer freezes its recurrent cell too
         for i in range(1, self.frozen_stages + 1):
-            cell = getattr(self, f'rla{i}', None)
-            if cell is not None:
-                cell.eval()
-                for param in cell.update_conv.parameters():
-                    param.requires_grad = False
-                for param in cell.norms.parameters():
-                    param.requires_grad = False
+            cell = getattr(self, f'rla{i}')
+            cell.eval()
+            for param in cell.update_conv.parameters():
+                param.requires_grad = False
+            for param in cell.norms.parameters():
+                param.requires_grad = False
 
     def train(self, mode=True):
         # upstream MobileNetV2.train returns None; nn.Module.train returns self

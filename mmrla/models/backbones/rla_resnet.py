@@ -119,27 +119,29 @@ class RLAResNet(ResNetBody):
         self.update_source = update_source
         self.h_readout = h_readout
         self.exchange = exchange
+        self.cell_type = RLA_CELLS[cell]
+        self.cell_kwargs = cell_kwargs
         super().__init__(depth, **kwargs)
-        self._check_readout(h_readout)
 
+    def build_companion(self):
+        self._check_readout(self.h_readout)
         for i, layer_name in enumerate(self.res_layers):
             res_layer = getattr(self, layer_name)
             self.add_module(
                 f'rla{i + 1}',
-                RLA_CELLS[cell](
+                self.cell_type(
                     res_layer[-1].out_channels,
-                    rla_channels,
+                    self.rla_channels,
                     len(res_layer),
                     conv_cfg=self.conv_cfg,
                     norm_cfg=self.norm_cfg,
-                    **cell_kwargs))
-        if h_readout:
+                    **self.cell_kwargs))
+        if self.h_readout:
             if self.rla1.readout_norm:
                 self.rla_norm_name, rla_norm = build_norm_layer(
-                    self.norm_cfg, rla_channels, postfix='_rla')
+                    self.norm_cfg, self.rla_channels, postfix='_rla')
                 self.add_module(self.rla_norm_name, rla_norm)
-            self.feat_dim += rla_channels
-        self._freeze_stages()
+            self.feat_dim += self.rla_channels
 
     @property
     def rla_norm(self):
@@ -155,7 +157,7 @@ class RLAResNet(ResNetBody):
 
     def companion_modules(self, stage):
         # A frozen stage freezes its recurrent cell too.
-        return [getattr(self, f'rla{stage}', None)]
+        return [getattr(self, f'rla{stage}')]
 
     def init_state(self, x):
         # Created on x's device and dtype, so any device, dtype and autocast work.

@@ -120,6 +120,7 @@ class VGGBody(CompanionHooks, BaseBackbone):
             self.add_module(f'layer{i + 1}', stage)
             self.layers.append(f'layer{i + 1}')
         self.feat_dim = stage_channels[-1]
+        self.build_companion()
         self._freeze_stages()
 
     def _fail(self, arg, value, allowed):
