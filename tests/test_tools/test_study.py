@@ -16,9 +16,10 @@ ARMS = [REPO / 'configs/study/resnet20_fmnist.py',
         REPO / 'configs/study/rla-resnet20_fmnist.py']
 
 
-def load_tool():
-    path = REPO / 'tools/analysis/study.py'
-    spec = importlib.util.spec_from_file_location('study_tool', path)
+def load_tool(name='study'):
+    """tools/analysis/NAME.py as a module (tools/ is not a package)."""
+    path = REPO / f'tools/analysis/{name}.py'
+    spec = importlib.util.spec_from_file_location(f'{name}_tool', path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -1,21 +1,10 @@
 """tools/analysis/study_diagnostics.py on a tiny finished study: the last epoch's
 training loss, layer attention's alphas and ECA's gates per arm; bad input."""
-import importlib.util
-
-from test_study import fake_fmnist, study, tiny_options  # noqa: F401
+from test_study import fake_fmnist, load_tool, study, tiny_options  # noqa: F401
 
 from conftest import REPO
 
-
-def load_tool():
-    path = REPO / 'tools/analysis/study_diagnostics.py'
-    spec = importlib.util.spec_from_file_location('study_diagnostics', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-diagnostics = load_tool()
+diagnostics = load_tool('study_diagnostics')
 
 
 def test_diagnostics_of_a_finished_study(fake_fmnist, tmp_path):  # noqa: F811
