@@ -1,6 +1,8 @@
-"""Argument checking shared by every mmrla module: one error format for config
-mistakes."""
+"""Helpers shared by every mmrla module: argument checks (one error format for
+config mistakes) and freezing."""
 from collections.abc import Sequence
+
+import torch.nn as nn
 
 
 def is_int(value):
@@ -25,6 +27,40 @@ def invalid_arg(owner, arg, value, allowed):
     raise ValueError(f'{owner}: invalid {arg}={value!r}; expected {allowed}')
 
 
+def check_positive_ints(owner, **values):
+    """:func:`invalid_arg` for the first of ``values`` that is not an int >= 1."""
+    for arg, value in values.items():
+        if not is_int(value) or value < 1:
+            invalid_arg(owner, arg, value, 'a positive int')
+
+
+def check_flags(owner, **values):
+    """:func:`invalid_arg` for the first of ``values`` that is not a bool (a
+    string such as ``'False'`` would silently act as True)."""
+    for arg, value in values.items():
+        if not isinstance(value, bool):
+            invalid_arg(owner, arg, value, 'True or False')
+
+
+def check_stage_args(owner, num_stages, out_indices, frozen_stages,
+                     **per_stage):
+    """The stage arguments of a staged backbone: ``out_indices`` a non-empty
+    sequence of stage indices, ``frozen_stages`` in -1..num_stages, and every
+    ``per_stage`` value (strides, blocks, ...) one positive int per stage."""
+    for arg, value in per_stage.items():
+        if not (is_int_seq(value, num_stages) and min(value) > 0):
+            invalid_arg(owner, arg, value,
+                        f'{num_stages} positive ints (one per stage)')
+    if not (is_int_seq(out_indices) and len(out_indices) > 0
+            and all(0 <= i < num_stages for i in out_indices)):
+        invalid_arg(owner, 'out_indices', out_indices,
+                    'a non-empty sequence of stage indices in '
+                    f'0..{num_stages - 1}')
+    if not is_int(frozen_stages) or not -1 <= frozen_stages <= num_stages:
+        invalid_arg(owner, 'frozen_stages', frozen_stages,
+                    f'an int in -1..{num_stages} (-1 freezes nothing)')
+
+
 def _registered(layer_type):
     from mmengine.registry import MODELS
     return isinstance(layer_type, str) and MODELS.get(layer_type) is not None or (
@@ -44,8 +80,7 @@ def check_common_args(owner, **kwargs):
     for arg, value in kwargs.items():
         if arg in ('norm_eval', 'with_cp', 'zero_init_residual', 'avg_down',
                    'deep_stem'):
-            if not isinstance(value, bool):
-                invalid_arg(owner, arg, value, 'True or False')
+            check_flags(owner, **{arg: value})
         elif arg in ('conv_cfg', 'norm_cfg', 'act_cfg'):
             if value is None and arg != 'norm_cfg':
                 continue
@@ -66,12 +101,22 @@ def check_common_args(owner, **kwargs):
                 invalid_arg(owner, arg, value,
                             "None, a dict with a 'type' or a list of them")
         elif arg == 'in_channels':
-            if isinstance(value, bool) or not isinstance(value,
-                                                         int) or value < 1:
-                invalid_arg(owner, arg, value, 'a positive int')
+            check_positive_ints(owner, in_channels=value)
         elif arg == 'drop_path_rate':
             if isinstance(value, bool) or not isinstance(
                     value, (int, float)) or not 0 <= value < 1:
                 invalid_arg(owner, arg, value, 'a number in [0, 1)')
         else:
             raise TypeError(f'check_common_args: unknown argument {arg!r}')
+
+
+def freeze(items):
+    """Freeze modules and parameters: no gradient, and modules in eval mode
+    (their norms stop updating statistics). ``None`` items are skipped."""
+    for item in items:
+        if isinstance(item, nn.Parameter):
+            item.requires_grad = False
+        elif item is not None:
+            item.eval()
+            for param in item.parameters():
+                param.requires_grad = False

@@ -200,6 +200,23 @@ def _created_parents(path):
 
 
 @contextlib.contextmanager
+def _written(path, undo=None):
+    """On any exception in the block: ``undo()`` (remove a partial output), and an
+    ``OSError`` (no permission, disk full, ...) becomes a :class:`BadFileError`
+    naming ``path``."""
+    try:
+        yield
+    except BaseException as exc:
+        if undo is not None:
+            with contextlib.suppress(OSError):
+                undo()
+        if isinstance(exc, OSError):
+            raise BadFileError(
+                f'cannot write {path}: {exc.strerror or exc}') from exc
+        raise
+
+
+@contextlib.contextmanager
 def atomic_write(path, mode='w', **open_kwargs):
     """Open a temporary file beside ``path``; rename it to ``path`` when complete.
 
@@ -217,26 +234,16 @@ def atomic_write(path, mode='w', **open_kwargs):
         raise BadFileError(f'cannot write {path}: it is a directory, expected '
                            'a file path')
     with _created_parents(path) as directory:
-        try:
+        with _written(path):
             fd, tmp = tempfile.mkstemp(prefix=f'.{osp.basename(path)}.',
                                        suffix='.tmp', dir=directory)
-        except OSError as exc:
-            raise BadFileError(f'cannot write {path}: '
-                               f'{exc.strerror or exc}') from exc
-        try:
+        with _written(path, undo=lambda: os.remove(tmp)):
             with os.fdopen(fd, mode, **open_kwargs) as f:
                 yield f
                 f.flush()
                 os.fsync(f.fileno())
             os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp's 0o600 is not wanted
             os.replace(tmp, path)
-        except BaseException as exc:
-            with contextlib.suppress(OSError):
-                os.remove(tmp)
-            if isinstance(exc, OSError):
-                raise BadFileError(
-                    f'cannot write {path}: {exc.strerror or exc}') from exc
-            raise
     _fsync_dir(directory)
 
 
@@ -267,24 +274,15 @@ def atomic_dir(out_dir, marker='.complete'):
             f'{out_dir} exists and is not a complete output of this tool (no '
             f'{marker} file); remove it or choose another output folder')
     with _created_parents(out_dir) as parent:
-        try:
+        with _written(out_dir):
             tmp = tempfile.mkdtemp(
                 prefix=f'.{osp.basename(osp.normpath(out_dir))}.', suffix='.tmp',
                 dir=parent)
-        except OSError as exc:
-            raise BadFileError(f'cannot write {out_dir}: '
-                               f'{exc.strerror or exc}') from exc
-        try:
+        with _written(out_dir, undo=lambda: shutil.rmtree(tmp, ignore_errors=True)):
             yield tmp
             open(osp.join(tmp, marker), 'w').close()
             os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp's 0o700 is not wanted
             os.rename(tmp, out_dir)  # fails rather than replace a new out_dir
-        except BaseException as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
-            if isinstance(exc, OSError):
-                raise BadFileError(
-                    f'cannot write {out_dir}: {exc.strerror or exc}') from exc
-            raise
     _fsync_dir(parent)
 
 

@@ -3,8 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmrla.models import RLAResNet
-from mmrla.models.layers import ConvGRUStageCell, ConvLSTMStageCell, RLAStageCell
+from mmrla.models import ConvGRUStageCell, ConvLSTMStageCell, RLAResNet, RLAStageCell
 
 DEFAULT_R50 = 25870696  # the official rla_resnet50 with its 1000-class fc
 

@@ -10,13 +10,22 @@ from .resnet_body import (
     SplitBottleneck,
 )
 from .rla_mobilenet_v2 import RLAInvertedResidual, RLAMobileNetV2
-from .rla_resnet import RLABasicBlock, RLABottleneck, RLAResNet
+from .rla_resnet import (
+    RLA_CELLS,
+    ConvGRUStageCell,
+    ConvLSTMStageCell,
+    RLABasicBlock,
+    RLABottleneck,
+    RLAResNet,
+    RLAStageCell,
+)
 from .vgg_body import VGGBody
 
 __all__ = [
-    'CNNModule', 'CRMN', 'LayerAttentionHead', 'LayerAttentionResNet',
-    'LRNNNet', 'LRNNResNet', 'PreActBasicBlock', 'PreActBottleneck',
-    'RAResNet', 'RAVGG', 'RecurrentAggregation', 'ResNetBody',
-    'RLABasicBlock', 'RLABottleneck', 'RLAInvertedResidual', 'RLAMobileNetV2',
-    'RLAResNet', 'SplitBasicBlock', 'SplitBottleneck', 'VGGBody'
+    'CNNModule', 'ConvGRUStageCell', 'ConvLSTMStageCell', 'CRMN',
+    'LayerAttentionHead', 'LayerAttentionResNet', 'LRNNNet', 'LRNNResNet',
+    'PreActBasicBlock', 'PreActBottleneck', 'RAResNet', 'RAVGG',
+    'RecurrentAggregation', 'ResNetBody', 'RLABasicBlock', 'RLABottleneck',
+    'RLA_CELLS', 'RLAInvertedResidual', 'RLAMobileNetV2', 'RLAResNet',
+    'RLAStageCell', 'SplitBasicBlock', 'SplitBottleneck', 'VGGBody'
 ]

@@ -6,13 +6,13 @@ A backbone (``ResNetBody``, ``VGGBody``, ``RLAMobileNetV2``) mixes in
 
     walk = CompanionWalk(self, self.init_state(stem_output))
     for i, stage in enumerate(stages):
-        walk.enter(i)
         x = stage(x, walk)            # stage's module call: its hooks fire
         if i in out_indices:
             outs.append(self.stage_output(i, x, walk.state))
 
 and every block's module call, ``block(x, walk)``, comes back to the backbone as
-``forward_block(stage, index, block, x, state) -> (x, state)``. A companion is a
+``forward_block(stage, index, block, x, state) -> (x, state)`` (three calls from
+the body's loop to the companion's code). A companion is a
 backbone subclass that overrides these four hooks (the defaults make the plain
 network):
 
@@ -38,9 +38,10 @@ network. ``docs/companion.md`` builds a small companion step by step.
 
 class CompanionBlock:
     """A block that a recurrent companion can run: ``block(x)`` is the plain
-    block (:meth:`forward_plain`); ``block(x, walk)`` hands it to the companion
-    (``walk.step``, which calls the backbone's ``forward_block``). Either way the
-    block is called as a module, so its hooks fire and see its output."""
+    block (:meth:`forward_plain`); ``block(x, walk)`` runs the backbone's
+    ``forward_block`` for this block (its ``position``, ``(stage, index)``,
+    set by :func:`number_blocks`) with the walk's state. Either way the block is
+    called as a module, so its hooks fire and see its output."""
 
     def forward_plain(self, x):
         raise NotImplementedError
@@ -48,7 +49,10 @@ class CompanionBlock:
     def forward(self, x, walk=None):
         if walk is None:
             return self.forward_plain(x)
-        return walk.step(self, x)
+        stage, index = self.position
+        x, walk.state = walk.model.forward_block(stage, index, self, x,
+                                                 walk.state)
+        return x
 
 
 class CompanionStage:
@@ -63,26 +67,21 @@ class CompanionStage:
 
 
 class CompanionWalk:
-    """The companion's state during one forward pass.
+    """The companion's state during one forward pass: the body hands it to
+    every stage call, and every block's call replaces ``state``."""
 
-    The body hands it to every stage call; each block hands itself back through
-    :meth:`step`, which runs the backbone's ``forward_block`` for the current
-    ``(stage, index)`` and keeps the new state.
-    """
-
-    def __init__(self, companion, state):
-        self.companion = companion
+    def __init__(self, model, state):
+        self.model = model
         self.state = state
-        self.stage = self.index = 0
 
-    def enter(self, stage):
-        self.stage, self.index = stage, 0
 
-    def step(self, block, x):
-        x, self.state = self.companion.forward_block(self.stage, self.index,
-                                                     block, x, self.state)
-        self.index += 1
-        return x
+def number_blocks(stages):
+    """Gives every block of ``stages`` (a sequence of :class:`CompanionStage`)
+    its ``position``, ``(stage, index)``, which its call hands to the
+    companion."""
+    for i, stage in enumerate(stages):
+        for j, block in enumerate(stage):
+            block.position = (i, j)
 
 
 class CompanionHooks:
@@ -90,7 +89,7 @@ class CompanionHooks:
 
     A body's forward calls ``init_state`` after its stem, ``forward_block`` for
     every block (from inside the block's module call, see
-    :class:`CompanionWalk`) and ``stage_output`` for every returned stage; these
+    :class:`CompanionBlock`) and ``stage_output`` for every returned stage; these
     defaults make the plain network. Companions override them (RLA-Net, CRMN,
     RA-LSTM, ...).
     """

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from mmrla.registry import register_model
 
 from ..layers import LSTMCell, adaptive_avg_pool, avg_pool
-from ..utils import is_int, is_int_seq
+from ..utils import check_flags, check_positive_ints, is_int_seq
 from .resnet_body import ResNetBody
 
 
@@ -85,8 +85,7 @@ class CRMN(ResNetBody):
                  gate_bias=0.0,
                  h_readout=True,
                  **kwargs):
-        if not is_int(lstm_channels) or lstm_channels < 1:
-            self._fail('lstm_channels', lstm_channels, 'a positive int')
+        check_positive_ints(self, lstm_channels=lstm_channels)
         if pool not in self.pools:
             self._fail('pool', pool, f'one of {self.pools}')
         for arg, value in (('input_size', input_size), ('pool_grid',
@@ -96,8 +95,7 @@ class CRMN(ResNetBody):
         if not isinstance(gate_bias, (int, float)) or isinstance(
                 gate_bias, bool):
             self._fail('gate_bias', gate_bias, 'a number')
-        if not isinstance(h_readout, bool):
-            self._fail('h_readout', h_readout, 'True or False')
+        check_flags(self, h_readout=h_readout)
         self.lstm_channels = lstm_channels
         self.pool = pool
         self.input_size = tuple(input_size)
@@ -144,13 +142,8 @@ class CRMN(ResNetBody):
     def companion_modules(self, stage):
         # the one memory serves every stage
         if stage == self.num_stages and self.lstm is not None:
-            return [self.lstm]
+            return [self.lstm, self.h0]
         return []
-
-    def _freeze_stages(self):
-        super()._freeze_stages()
-        if self.frozen_stages == self.num_stages and self.lstm is not None:
-            self.h0.requires_grad = False
 
     def init_state(self, x):
         # the pooled block outputs so far: the memory never writes back, so it

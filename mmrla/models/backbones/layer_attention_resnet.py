@@ -14,7 +14,7 @@ from mmengine.model import BaseModule
 from mmrla.registry import register_model
 
 from ..layers import LayerContext, LSTMCell
-from ..utils import is_int
+from ..utils import check_flags, check_positive_ints, is_int
 from .resnet_body import ResNetBody
 
 
@@ -80,11 +80,9 @@ class LayerAttentionResNet(ResNetBody):
                  context_mlp_ratio=16,
                  vector=False,
                  **kwargs):
-        for arg, value in (('lstm_channels', lstm_channels),
-                           ('reduction', reduction),
-                           ('context_mlp_ratio', context_mlp_ratio)):
-            if not is_int(value) or value < 1:
-                self._fail(arg, value, 'a positive int')
+        check_positive_ints(self, lstm_channels=lstm_channels,
+                            reduction=reduction,
+                            context_mlp_ratio=context_mlp_ratio)
         if reduction > lstm_channels:
             self._fail('reduction', reduction,
                        f'at most lstm_channels={lstm_channels}')
@@ -94,8 +92,7 @@ class LayerAttentionResNet(ResNetBody):
                                              or context_channels < 1):
             self._fail('context_channels', context_channels,
                        'None or a positive int')
-        if not isinstance(vector, bool):
-            self._fail('vector', vector, 'True or False')
+        check_flags(self, vector=vector)
         self.lstm_channels = lstm_channels
         self.context_channels = context_channels
         self.context = context

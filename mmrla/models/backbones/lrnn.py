@@ -31,8 +31,8 @@ from ..layers.spatial_rnn import (
     LRNNModule,
     SpatialRecurrence,
 )
-from ..utils import check_common_args, invalid_arg, is_int
-from .resnet_body import ResNetBody, SplitBasicBlock, SplitBottleneck
+from ..utils import check_common_args, check_positive_ints, invalid_arg, is_int
+from .resnet_body import ResNetBody, SplitBottleneck
 
 LAYER_KINDS = ('cnn', 'lrnn', 'pool')
 # why a traced graph of an L-RNN holds one image size (image_size_fixed_in_graph)
@@ -175,10 +175,8 @@ class LRNNNet(BaseModule):
         if (not isinstance(dropout, (int, float)) or isinstance(dropout, bool)
                 or not 0 <= dropout < 1):
             self._fail('dropout', dropout, 'a number in [0, 1)')
-        for arg, value in (('stem_channels', stem_channels), ('in_channels',
-                                                              in_channels)):
-            if not is_int(value) or value < 1:
-                self._fail(arg, value, 'a positive int')
+        check_positive_ints(self, stem_channels=stem_channels,
+                            in_channels=in_channels)
         if recurrent_init not in RECURRENT_INITS or (
                 recurrent_init == 'identity' and cell != 'rnn'):
             self._fail('recurrent_init', recurrent_init,
@@ -278,7 +276,6 @@ class LRNNResNet(ResNetBody):
       of a BasicBlock): 256 and 512 channels in ResNet-50 (1.3M parameters).
 
     Post-activation blocks only (the identity at V = 0 needs a ReLU to replace).
-    With ``with_cp`` the L-RNN block runs without checkpointing.
 
     Args:
         depth (int): see :class:`ResNetBody`.
@@ -343,22 +340,5 @@ class LRNNResNet(ResNetBody):
         if self.lrnn_position == 'output':
             branch, identity = block.forward_parts(x)
             return lrnn(block.drop_path(branch) + identity), state
-        return block.merge(*self._mid_parts(block, x, lrnn),
+        return block.merge(*block.forward_parts(x, mid_act=lrnn),
                            inplace=True), state
-
-    @staticmethod
-    def _mid_parts(block, x, lrnn):
-        """``block.forward_parts(x)`` with ``lrnn`` as the ReLU after the 3x3 conv."""
-        if isinstance(block, SplitBottleneck):
-            out = block.relu(block.norm1(block.conv1(x)))
-            out = lrnn(block.norm2(block.conv2(out)))
-            branch = block.norm3(block.conv3(out))
-        elif isinstance(block, SplitBasicBlock):
-            out = lrnn(block.norm1(block.conv1(x)))
-            branch = block.norm2(block.conv2(out))
-        else:  # pragma: no cover - the body builds only these post-act blocks
-            raise TypeError(f'LRNNResNet: unsupported block {type(block)}')
-        if block.attn is not None:
-            branch = block.attn(branch)
-        identity = x if block.downsample is None else block.downsample(x)
-        return branch, identity

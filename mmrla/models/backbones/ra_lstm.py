@@ -31,7 +31,7 @@ from mmengine.model import BaseModule
 from mmrla.registry import register_model
 
 from ..layers import LSTMCell, adaptive_avg_pool
-from ..utils import invalid_arg, is_int, is_int_seq
+from ..utils import check_positive_ints, invalid_arg, is_int, is_int_seq
 from .resnet_body import ResNetBody
 from .vgg_body import VGGBody
 
@@ -201,8 +201,8 @@ class RecurrentAggregation(BaseModule):
 def check_aggregation_args(owner, lstm_channels, readout, fc_channels,
                            shallow_grid):
     """The checks of the aggregation's own arguments (before any network is built)."""
-    if not is_int(lstm_channels) or lstm_channels < 1:
-        invalid_arg(owner, 'lstm_channels', lstm_channels, 'a positive int')
+    check_positive_ints(owner, lstm_channels=lstm_channels,
+                        shallow_grid=shallow_grid)
     if readout not in RecurrentAggregation.readouts:
         invalid_arg(owner, 'readout', readout,
                     f'one of {RecurrentAggregation.readouts}')
@@ -213,8 +213,6 @@ def check_aggregation_args(owner, lstm_channels, readout, fc_channels,
     if fc_channels is not None and readout != 'RA':
         invalid_arg(owner, 'fc_channels', fc_channels,
                     f"None with readout={readout!r} (only 'RA' has the layer)")
-    if not is_int(shallow_grid) or shallow_grid < 1:
-        invalid_arg(owner, 'shallow_grid', shallow_grid, 'a positive int')
 
 
 class RecurrentAggregationMixin:
@@ -240,13 +238,21 @@ class RecurrentAggregationMixin:
         shallow_grid (int): side of the shallow nodes' grid. Default: 2.
     """
 
-    def _store_ra_args(self, selected, lstm_channels, readout, fc_channels,
-                       shallow_grid):
+    def __init__(self,
+                 *args,
+                 selected=None,
+                 lstm_channels=256,
+                 readout='RA',
+                 fc_channels=None,
+                 shallow_grid=2,
+                 **kwargs):
         check_aggregation_args(self, lstm_channels, readout, fc_channels,
                                shallow_grid)
+        # read by build_companion(), which the body's __init__ calls
         self.ra_args = dict(selected=selected, lstm_channels=lstm_channels,
                             readout=readout, fc_channels=fc_channels,
                             shallow_grid=shallow_grid)
+        super().__init__(*args, **kwargs)
 
     def build_companion(self):
         selected = self.ra_args['selected']
@@ -341,14 +347,7 @@ class RAVGG(RecurrentAggregationMixin, VGGBody):
                  stage_channels=(128, 256, 512),
                  stage_blocks=None,
                  convs_per_block=2,
-                 selected=None,
-                 lstm_channels=256,
-                 readout='RA',
-                 fc_channels=None,
-                 shallow_grid=2,
                  **kwargs):
-        self._store_ra_args(selected, lstm_channels, readout, fc_channels,
-                            shallow_grid)
         if is_int(convs_per_block) and convs_per_block < 2:
             self._fail('convs_per_block', convs_per_block,
                        'an int >= 2 (an aggregated block holds at least two '
@@ -370,18 +369,6 @@ class RAResNet(RecurrentAggregationMixin, ResNetBody):
 
     The aggregation arguments are :class:`RecurrentAggregationMixin`'s.
     """
-
-    def __init__(self,
-                 depth,
-                 selected=None,
-                 lstm_channels=256,
-                 readout='RA',
-                 fc_channels=None,
-                 shallow_grid=2,
-                 **kwargs):
-        self._store_ra_args(selected, lstm_channels, readout, fc_channels,
-                            shallow_grid)
-        super().__init__(depth, **kwargs)
 
     def stage_out_channels(self, stage):
         return getattr(self, self.res_layers[stage])[-1].out_channels

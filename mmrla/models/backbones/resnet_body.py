@@ -38,8 +38,22 @@ from mmpretrain.models.backbones.resnext import Bottleneck as _Bottleneck
 from mmrla.registry import register_model
 
 from ..layers import build_channel_attention, stage_attention_cfgs
-from ..utils import check_common_args, invalid_arg, is_int, is_int_seq
-from .companion import CompanionBlock, CompanionHooks, CompanionStage, CompanionWalk
+from ..utils import (
+    check_common_args,
+    check_flags,
+    check_positive_ints,
+    check_stage_args,
+    freeze,
+    invalid_arg,
+    is_int,
+)
+from .companion import (
+    CompanionBlock,
+    CompanionHooks,
+    CompanionStage,
+    CompanionWalk,
+    number_blocks,
+)
 
 # upstream ResNet arguments that reach it through **kwargs, checked up front
 COMMON_ARGS = ('in_channels', 'avg_down', 'conv_cfg', 'norm_cfg', 'norm_eval',
@@ -76,7 +90,9 @@ class SplitBlockMixin(CompanionBlock):
         self.extra_in_channels = extra_in_channels
         self.attn = build_channel_attention(attention, self.out_channels)
 
-    def _parts(self, x, h):
+    def _parts(self, x, h, mid_act=None):
+        """``(branch, identity)`` before the channel attention; ``mid_act``
+        (default ReLU) is the activation after the branch's 3x3 conv."""
         raise NotImplementedError
 
     @property
@@ -91,11 +107,13 @@ class SplitBlockMixin(CompanionBlock):
             return cp.checkpoint(parts, x, h, use_reentrant=False)
         return parts(x, h)
 
-    def forward_parts(self, x, h=None):
-        """``(branch, identity)``, the branch after the channel attention."""
+    def forward_parts(self, x, h=None, mid_act=None):
+        """``(branch, identity)``, the branch after the channel attention;
+        ``mid_act`` replaces the ReLU after the branch's 3x3 conv (an
+        inserted L-RNN)."""
 
         def parts(x, h):
-            branch, identity = self._parts(x, h)
+            branch, identity = self._parts(x, h, mid_act)
             if self.attn is not None:
                 branch = self.attn(branch)
             return branch, identity
@@ -143,8 +161,8 @@ class SplitBasicBlock(SplitBlockMixin, BasicBlock):
         self.in_channels = in_channels
         self._init_split(extra_in_channels, attention)
 
-    def _parts(self, x, h):
-        out = self.relu(self.norm1(conv_xh(self.conv1, x, h)))
+    def _parts(self, x, h, mid_act=None):
+        out = (mid_act or self.relu)(self.norm1(conv_xh(self.conv1, x, h)))
         branch = self.norm2(self.conv2(out))
         identity = x if self.downsample is None else self.downsample(x)
         return branch, identity
@@ -165,9 +183,9 @@ class SplitBottleneck(SplitBlockMixin, _Bottleneck):
         self.in_channels = in_channels
         self._init_split(extra_in_channels, attention)
 
-    def _parts(self, x, h):
+    def _parts(self, x, h, mid_act=None):
         out = self.relu(self.norm1(conv_xh(self.conv1, x, h)))
-        out = self.relu(self.norm2(self.conv2(out)))
+        out = (mid_act or self.relu)(self.norm2(self.conv2(out)))
         branch = self.norm3(self.conv3(out))
         identity = x if self.downsample is None else self.downsample(x)
         return branch, identity
@@ -178,8 +196,8 @@ class _PreActBlock(SplitBlockMixin, nn.Module):
     feeds the branch (with ``h`` concatenated after the activation, as h enters
     post-activation blocks un-normalised) and a projection shortcut, which is a bare
     conv (ResLayer's trailing norm is dropped: the branch output is not normalised
-    either). Subclasses build ``_make_branch()`` and ``_branch(a)``; the arguments
-    are ResLayer's."""
+    either). Subclasses build ``_make_branch()`` and ``_branch(a, h, mid_act)``;
+    the arguments are ResLayer's."""
     preact = True
 
     def __init__(self, in_channels, out_channels, expansion=None, stride=1,
@@ -219,10 +237,10 @@ class _PreActBlock(SplitBlockMixin, nn.Module):
     def _norm(self, channels):
         return build_norm_layer(self.norm_cfg, channels)[1]
 
-    def _parts(self, x, h):
+    def _parts(self, x, h, mid_act=None):
         a = self.relu(self.norm1(x))
         identity = x if self.downsample is None else self.downsample(a)
-        return self._branch(a, h), identity
+        return self._branch(a, h, mid_act or self.relu), identity
 
 
 class PreActBasicBlock(_PreActBlock):
@@ -236,8 +254,8 @@ class PreActBasicBlock(_PreActBlock):
         self.norm2 = self._norm(self.out_channels)
         self.conv2 = self._conv(self.out_channels, self.out_channels, 3)
 
-    def _branch(self, a, h):
-        return self.conv2(self.relu(self.norm2(conv_xh(self.conv1, a, h))))
+    def _branch(self, a, h, mid_act):
+        return self.conv2(mid_act(self.norm2(conv_xh(self.conv1, a, h))))
 
 
 class PreActBottleneck(_PreActBlock):
@@ -254,9 +272,9 @@ class PreActBottleneck(_PreActBlock):
         self.norm3 = self._norm(mid)
         self.conv3 = self._conv(mid, self.out_channels, 1)
 
-    def _branch(self, a, h):
+    def _branch(self, a, h, mid_act):
         out = self.relu(self.norm2(conv_xh(self.conv1, a, h)))
-        out = self.relu(self.norm3(self.conv2(out)))
+        out = mid_act(self.norm3(self.conv2(out)))
         return self.conv3(out)
 
 
@@ -349,8 +367,7 @@ class ResNetBody(CompanionHooks, ResNet):
         if depth not in archs:
             self._fail('depth', depth,
                        f'one of {sorted(archs)} for stem_type={stem_type!r}')
-        if not isinstance(preact, bool):
-            self._fail('preact', preact, 'True or False')
+        check_flags(self, preact=preact)
         if not is_int(widen_factor) or widen_factor < 1 or (
                 not cifar and widen_factor != 1):
             self._fail('widen_factor', widen_factor,
@@ -378,10 +395,19 @@ class ResNetBody(CompanionHooks, ResNet):
         if out_indices is None:
             out_indices = (num_stages - 1, )
         kind, default_blocks = archs[depth]
-        self._check_args(num_stages, stage_blocks, strides, dilations,
-                         out_indices, frozen_stages, style, groups,
-                         width_per_group, kind, preact, stem_channels,
-                         base_channels)
+        check_stage_args(self, num_stages, out_indices, frozen_stages,
+                         strides=strides, dilations=dilations,
+                         stage_blocks=stage_blocks or (1, ) * num_stages)
+        # (stage_blocks=None: the depth's counts, checked against num_stages below)
+        check_positive_ints(self, stem_channels=stem_channels,
+                            base_channels=base_channels, groups=groups,
+                            width_per_group=width_per_group)
+        if style not in ('pytorch', 'caffe'):
+            self._fail('style', style, "'pytorch' or 'caffe'")
+        if groups != 1 and (kind == 'basic' or preact):
+            self._fail('groups', groups,
+                       '1 here (ResNeXt groups need post-activation '
+                       'Bottleneck blocks)')
         block = self.block_types[(kind, preact)]
         stage_blocks = tuple(stage_blocks or default_blocks[:num_stages])
         if len(stage_blocks) != num_stages:
@@ -418,48 +444,13 @@ class ResNetBody(CompanionHooks, ResNet):
         if preact:
             self.final_norm = build_norm_layer(self.norm_cfg,
                                                self.feat_dim)[1]
+        number_blocks([getattr(self, name) for name in self.res_layers])
         self.build_companion()
         self._freeze_stages()
 
     # ---- construction -------------------------------------------------------------
     def _fail(self, arg, value, allowed):
         invalid_arg(self, arg, value, allowed)
-
-    def _check_args(self, num_stages, stage_blocks, strides, dilations,
-                    out_indices, frozen_stages, style, groups,
-                    width_per_group, kind, preact, stem_channels,
-                    base_channels):
-        fail = self._fail
-        if stage_blocks is not None and not (
-                is_int_seq(stage_blocks, num_stages)
-                and all(n > 0 for n in stage_blocks)):
-            fail('stage_blocks', stage_blocks,
-                 f'None or {num_stages} positive ints (one per stage)')
-        for name, value in (('strides', strides), ('dilations', dilations)):
-            if not (is_int_seq(value, num_stages)
-                    and all(v > 0 for v in value)):
-                fail(name, value, f'{num_stages} positive ints (one per stage)')
-        for name, value in (('stem_channels', stem_channels),
-                            ('base_channels', base_channels)):
-            if not is_int(value) or value < 1:
-                fail(name, value, 'a positive int')
-        if not (is_int_seq(out_indices) and len(out_indices) > 0
-                and all(0 <= i < num_stages for i in out_indices)):
-            fail('out_indices', out_indices,
-                 f'a non-empty sequence of stage indices in 0..{num_stages - 1}')
-        if not is_int(frozen_stages) or not -1 <= frozen_stages <= num_stages:
-            fail('frozen_stages', frozen_stages,
-                 f'an int in -1..{num_stages} (-1 freezes nothing)')
-        if style not in ('pytorch', 'caffe'):
-            fail('style', style, "'pytorch' or 'caffe'")
-        if not is_int(groups) or groups < 1:
-            fail('groups', groups, 'a positive int')
-        if not is_int(width_per_group) or width_per_group < 1:
-            fail('width_per_group', width_per_group, 'a positive int')
-        if groups != 1 and (kind == 'basic' or preact):
-            fail('groups', groups,
-                 '1 here (ResNeXt groups need post-activation Bottleneck '
-                 'blocks)')
 
     def _check_readout(self, h_readout):
         """A companion whose state joins the last stage output needs that stage."""
@@ -509,16 +500,10 @@ class ResNetBody(CompanionHooks, ResNet):
         if self.frozen_stages >= 0:
             frozen += self._stem_modules()
         for i in range(1, self.frozen_stages + 1):
-            frozen.append(getattr(self, f'layer{i}'))
-            frozen += self.companion_modules(i)
+            frozen += [getattr(self, f'layer{i}')] + self.companion_modules(i)
         if self.frozen_stages == self.num_stages:
             frozen.append(getattr(self, 'final_norm', None))
-        for m in frozen:
-            if m is None:
-                continue
-            m.eval()
-            for param in m.parameters():
-                param.requires_grad = False
+        freeze(frozen)
 
     def init_weights(self):
         cfg = self.init_cfg
@@ -557,7 +542,6 @@ class ResNetBody(CompanionHooks, ResNet):
         walk = CompanionWalk(self, self.init_state(x))
         outs = []
         for i, layer_name in enumerate(self.res_layers):
-            walk.enter(i)
             x = getattr(self, layer_name)(x, walk)
             if self.preact and i == self.num_stages - 1:
                 x = self.relu(self.final_norm(x))

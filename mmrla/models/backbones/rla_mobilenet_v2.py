@@ -17,9 +17,23 @@ from mmpretrain.models.utils import make_divisible
 
 from mmrla.registry import register_model
 
-from ..layers import RLAStageCell, build_channel_attention, stage_attention_cfgs
-from ..utils import check_common_args, invalid_arg, is_int
-from .companion import CompanionBlock, CompanionHooks, CompanionStage, CompanionWalk
+from ..layers import build_channel_attention, stage_attention_cfgs
+from ..utils import (
+    check_common_args,
+    check_flags,
+    check_positive_ints,
+    freeze,
+    invalid_arg,
+    is_int,
+)
+from .companion import (
+    CompanionBlock,
+    CompanionHooks,
+    CompanionStage,
+    CompanionWalk,
+    number_blocks,
+)
+from .rla_resnet import RLAStageCell
 
 # upstream MobileNetV2 arguments that reach it through **kwargs, checked up front
 COMMON_ARGS = ('conv_cfg', 'norm_cfg', 'act_cfg', 'norm_eval', 'with_cp',
@@ -238,13 +252,11 @@ class RLAMobileNetV2(CompanionHooks, MobileNetV2):
                  out_indices=(7, ),
                  frozen_stages=-1,
                  **kwargs):
-        if not is_int(rla_channels) or rla_channels <= 0:
-            invalid_arg(self, 'rla_channels', rla_channels, 'a positive int')
+        check_positive_ints(self, rla_channels=rla_channels)
         if recurrent_conv not in self.recurrent_convs:
             invalid_arg(self, 'recurrent_conv', recurrent_conv,
                         f'one of {self.recurrent_convs}')
-        if not isinstance(h_readout, bool):
-            invalid_arg(self, 'h_readout', h_readout, 'True or False')
+        check_flags(self, h_readout=h_readout)
         if (isinstance(widen_factor, bool)
                 or not isinstance(widen_factor, (int, float))
                 or widen_factor <= 0):
@@ -273,6 +285,7 @@ class RLAMobileNetV2(CompanionHooks, MobileNetV2):
             frozen_stages=frozen_stages,
             **kwargs)
 
+        number_blocks([getattr(self, name) for name in self.layers[:-1]])
         conv_cfg, norm_cfg = self.conv_cfg, self.norm_cfg
         rc_groups = rla_channels if recurrent_conv == 'depthwise' else 1
         shared_rc = build_conv_layer(
@@ -351,7 +364,6 @@ class RLAMobileNetV2(CompanionHooks, MobileNetV2):
         walk = CompanionWalk(self, self.init_state(x))
         outs = []
         for i, layer_name in enumerate(self.layers[:-1]):
-            walk.enter(i)
             x = getattr(self, layer_name)(x, walk)
             if i in self.out_indices:
                 outs.append(x)
@@ -364,14 +376,11 @@ class RLAMobileNetV2(CompanionHooks, MobileNetV2):
 
     def _freeze_stages(self):
         super()._freeze_stages()
-        # a frozen layer freezes its recurrent cell too
+        # a frozen layer freezes its cell too, but not the recurrent conv
+        # that every layer's cell shares
         for i in range(1, self.frozen_stages + 1):
             cell = getattr(self, f'rla{i}')
-            cell.eval()
-            for param in cell.update_conv.parameters():
-                param.requires_grad = False
-            for param in cell.norms.parameters():
-                param.requires_grad = False
+            freeze([cell.update_conv, cell.norms])
 
     def train(self, mode=True):
         # upstream MobileNetV2.train returns None; nn.Module.train returns self

@@ -8,8 +8,21 @@ from mmpretrain.models.backbones.base_backbone import BaseBackbone
 
 from mmrla.registry import register_model
 
-from ..utils import check_common_args, invalid_arg, is_int, is_int_seq
-from .companion import CompanionBlock, CompanionHooks, CompanionStage, CompanionWalk
+from ..utils import (
+    check_common_args,
+    check_positive_ints,
+    check_stage_args,
+    freeze,
+    invalid_arg,
+    is_int_seq,
+)
+from .companion import (
+    CompanionBlock,
+    CompanionHooks,
+    CompanionStage,
+    CompanionWalk,
+    number_blocks,
+)
 
 
 class VGGBlock(CompanionBlock, nn.Sequential):
@@ -76,24 +89,12 @@ class VGGBody(CompanionHooks, BaseBackbone):
         num_stages = len(stage_channels)
         if stage_blocks is None:
             stage_blocks = (1, ) * num_stages
-        if not (is_int_seq(stage_blocks, num_stages)
-                and min(stage_blocks) > 0):
-            self._fail('stage_blocks', stage_blocks,
-                       f'{num_stages} positive ints (one per stage)')
-        for arg, value in (('convs_per_block', convs_per_block),
-                           ('in_channels', in_channels)):
-            if not is_int(value) or value < 1:
-                self._fail(arg, value, 'a positive int')
+        check_positive_ints(self, convs_per_block=convs_per_block,
+                            in_channels=in_channels)
         if out_indices is None:
             out_indices = (num_stages - 1, )
-        if not (is_int_seq(out_indices) and len(out_indices) > 0
-                and all(0 <= i < num_stages for i in out_indices)):
-            self._fail('out_indices', out_indices,
-                       'a non-empty sequence of stage indices in '
-                       f'0..{num_stages - 1}')
-        if not is_int(frozen_stages) or not -1 <= frozen_stages <= num_stages:
-            self._fail('frozen_stages', frozen_stages,
-                       f'an int in -1..{num_stages}')
+        check_stage_args(self, num_stages, out_indices, frozen_stages,
+                         stage_blocks=stage_blocks)
         check_common_args(self, norm_eval=norm_eval, conv_cfg=conv_cfg,
                           norm_cfg=norm_cfg, act_cfg=act_cfg, init_cfg=init_cfg)
         self.stage_channels = tuple(stage_channels)
@@ -120,6 +121,7 @@ class VGGBody(CompanionHooks, BaseBackbone):
             self.add_module(f'layer{i + 1}', stage)
             self.layers.append(f'layer{i + 1}')
         self.feat_dim = stage_channels[-1]
+        number_blocks([getattr(self, name) for name in self.layers])
         self.build_companion()
         self._freeze_stages()
 
@@ -131,10 +133,7 @@ class VGGBody(CompanionHooks, BaseBackbone):
 
     def _freeze_stages(self):
         for i in range(1, self.frozen_stages + 1):
-            for m in [getattr(self, f'layer{i}')] + self.companion_modules(i):
-                m.eval()
-                for param in m.parameters():
-                    param.requires_grad = False
+            freeze([getattr(self, f'layer{i}')] + self.companion_modules(i))
 
     def train(self, mode=True):
         super().train(mode)
@@ -153,7 +152,6 @@ class VGGBody(CompanionHooks, BaseBackbone):
                 # the down-sampling closes stage i - 1: its blocks' outputs (what a
                 # companion reads) are taken before it
                 x = self.pool(x)
-            walk.enter(i)
             x = getattr(self, name)(x, walk)
             if i in self.out_indices:
                 outs.append(self.stage_output(i, x, walk.state))

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from mmcv.cnn import build_conv_layer
 from mmengine.model import BaseModule
 
-from ..utils import invalid_arg, is_int
+from ..utils import check_flags, check_positive_ints, invalid_arg, is_int
 
 AXES = ('horizontal', 'vertical')
 CELLS = ('rnn', 'gru')
@@ -94,10 +94,8 @@ class SpatialRNN(BaseModule):
                  init_cfg=None):
         super().__init__(init_cfg)
         fail = self._fail
-        if not (is_int(in_channels) and in_channels > 0):
-            fail('in_channels', in_channels, 'a positive int')
-        if not (is_int(hidden_channels) and hidden_channels > 0):
-            fail('hidden_channels', hidden_channels, 'a positive int')
+        check_positive_ints(self, in_channels=in_channels,
+                            hidden_channels=hidden_channels)
         if axis not in AXES:
             fail('axis', axis, f'one of {AXES}')
         if cell not in CELLS:
@@ -109,8 +107,7 @@ class SpatialRNN(BaseModule):
             fail('activation', activation, f'one of {ACTIVATIONS}')
         if merge not in MERGES:
             fail('merge', merge, f'one of {MERGES}')
-        if not isinstance(input_proj, bool):
-            fail('input_proj', input_proj, 'True or False')
+        check_flags(self, input_proj=input_proj)
         if not (is_int(kernel_size) and kernel_size > 0) or kernel_size % 2 == 0:
             fail('kernel_size', kernel_size, 'a positive odd int')
         if recurrent_init not in RECURRENT_INITS or (
@@ -379,8 +376,7 @@ class SpatialRecurrence(BaseModule):
     def __init__(self, channels, axes=AXES, recurrent_init='zeros',
                  init_cfg=None):
         super().__init__(init_cfg)
-        if not (is_int(channels) and channels > 0):
-            invalid_arg(self, 'channels', channels, 'a positive int')
+        check_positive_ints(self, channels=channels)
         if isinstance(axes, str) or not axes or any(a not in AXES
                                                     for a in axes):
             invalid_arg(self, 'axes', axes,

@@ -6,7 +6,7 @@ from mmengine.model import BaseModule
 
 from mmrla.registry import register_model
 
-from ..utils import invalid_arg
+from ..utils import check_positive_ints, invalid_arg
 
 
 @register_model
@@ -35,8 +35,7 @@ class PoolFlatten(BaseModule):
 
     def __init__(self, grid=4, mode='max', init_cfg=None):
         super().__init__(init_cfg)
-        if isinstance(grid, bool) or not isinstance(grid, int) or grid < 1:
-            invalid_arg(self, 'grid', grid, 'a positive int')
+        check_positive_ints(self, grid=grid)
         if mode not in self.modes:
             invalid_arg(self, 'mode', mode, f'one of {self.modes}')
         self.grid = grid
