@@ -11,21 +11,21 @@ Usage:
 An arm is named by its config's stem. Each run is ``tools/train.py CONFIG --work-dir
 DIR/ARM/seed<S> --cfg-options randomness.seed=S ...`` in a subprocess that imports
 this checkout's ``mmrla``, ``--jobs`` at a time, seed by seed (every arm's seed 0
-first), with ``OMP_NUM_THREADS=--threads`` (on a CPU, two one-thread runs use two
-cores better than one two-thread run). Its curve is ``--metric`` after each epoch in
-its json scalars logs; top1 is the last epoch's value. A run is finished once its
-``study_result.json`` is written: after it exited 0 with the last epoch logged, with a
+first), with ``OMP_NUM_THREADS=--threads``. Its curve is ``--metric`` after each epoch
+in its json scalars logs, its value the last epoch's. A run is finished once its
+``study_result.json`` is written (it exited 0 with the last epoch logged), with a
 fingerprint of the merged config (seed and options included) and of the model code
 (``mmrla/**.py``). Rerunning the command resumes: finished runs are kept, an
 interrupted run resumes from its newest checkpoint, and a run whose config, options
 or code changed is moved aside to ``seed<S>.stale-<time>`` and started again.
 
-After every finished run the CSV (a row per finished run: ``CSV_FIELDS``), the
-Markdown table (per arm: mean +- sample std over its seeds; the difference to its
-baseline, and to each ``--also-compare`` arm, with a 95 % CI and p from Welch's t
-test, and p adjusted by Holm's method over the table) and the plot (validation curves,
-mean +- std per arm; every run's final value) are rewritten. Bad input stops the tool
-before any run, with one ``error:`` line.
+After every finished run the CSV (a row per run: ``CSV_FIELDS``), the Markdown table
+(per arm: mean +- sample std over its seeds; the difference to its baseline and to each
+``--also-compare`` arm, with a 95 % CI and p from Welch's t test, and p adjusted by
+Holm's method over the table) and the plot (validation curves; every run's final
+value) are rewritten; ``--collect-only`` only rewrites them (a ``--metric`` other than
+the runs' own is read from their logs). Bad input stops the tool before any run, with
+one ``error:`` line.
 """
 import argparse
 import csv
@@ -129,10 +129,11 @@ def require_arm(name, where, arms):
                            f'({", ".join(arms)})')
 
 
-def parse_baselines(specs, arms):
-    """{arm: its baseline or None} from the ``--baseline`` items."""
+def comparisons(baseline_specs, also_specs, arms):
+    """{arm: its baseline or None} from the ``--baseline`` items, and [(arm, other
+    arm)]: every arm's baseline, then the ``--also-compare`` pairs."""
     default, per_arm = None, {}
-    for spec in specs:
+    for spec in baseline_specs:
         arm, sep, base = spec.rpartition('=')
         arm, base, where = arm_name(arm), arm_name(base), f'--baseline {spec}'
         for name in (base, arm) if sep else (base, ):
@@ -146,14 +147,10 @@ def parse_baselines(specs, arms):
                                f'{base!r}; give the others as ARM=NAME')
         else:
             default = base
-    return {arm: per_arm.get(arm, None if default == arm else default)
-            for arm in arms}
-
-
-def comparisons(baselines, also, arms):
-    """[(arm, baseline)]: every arm's baseline, then the ``--also-compare`` pairs."""
+    baselines = {arm: per_arm.get(arm, None if default == arm else default)
+                 for arm in arms}
     pairs = [(arm, base) for arm, base in baselines.items() if base]
-    for spec in also:
+    for spec in also_specs:
         arm, sep, base = spec.partition('=')
         arm, base = arm_name(arm), arm_name(base)
         if not sep or arm not in arms or base not in arms:
@@ -163,7 +160,7 @@ def comparisons(baselines, also, arms):
             raise BadFileError(f'--also-compare {spec}: an arm against itself or '
                                'a comparison already made')
         pairs.append((arm, base))
-    return pairs
+    return baselines, pairs
 
 
 @functools.cache
@@ -269,12 +266,19 @@ class Run:
         self.dir = osp.join(work_dir, arm.name, f'seed{seed}')
         self.fingerprint = arm.fingerprint(seed)
 
-    def result(self):
-        """The finished run's result, or None (not finished, or stale)."""
+    def result(self, metric=None):
+        """The finished run's result, or None (not finished, or stale); a ``metric``
+        other than the one it recorded is read from its logs (None: not there)."""
         result = read_json(osp.join(self.dir, RESULT))
-        if isinstance(result, dict) and result.get('fingerprint') == \
-                self.fingerprint and isinstance(result.get('top1'), float):
+        if not isinstance(result, dict) or result.get('fingerprint') != \
+                self.fingerprint or not isinstance(result.get('top1'), float):
+            return None
+        if metric in (None, result['metric']):
             return result
+        curve = read_curve(self.dir, metric)
+        if self.arm.epochs in curve:
+            return dict(result, metric=metric, top1=curve[self.arm.epochs],
+                        curve={str(k): v for k, v in curve.items()})
 
     def state(self):
         """'finished', 'stale' (a result or start of another config), 'partial'
@@ -311,19 +315,9 @@ class Study:
         self.children, self.stopping, self.lock = [], False, threading.Lock()
 
     def results(self):
-        """(run, result) of the finished runs; a ``--metric`` other than the one
-        a run recorded (a second metric of the same runs) is read from its logs."""
-        out, metric = [], self.args.metric
-        for run in self.runs:
-            result = run.result()
-            if result and result['metric'] != metric:
-                curve = read_curve(run.dir, metric)
-                result = run.arm.epochs in curve and dict(
-                    result, metric=metric, top1=curve[run.arm.epochs],
-                    curve={str(k): v for k, v in curve.items()})
-            if result:
-                out.append((run, result))
-        return out
+        """(run, result) of the finished runs, in ``--metric``."""
+        return [(run, result) for run in self.runs
+                if (result := run.result(self.args.metric))]
 
     def run_all(self):
         """Run every unfinished run, ``--jobs`` at a time (a pool thread watches
@@ -614,8 +608,7 @@ def main(argv=None):
     if repeated:
         raise BadFileError(f'two configs name the same arm {repeated[0]!r} '
                            '(an arm is a config file stem); rename one')
-    baselines = parse_baselines(args.baseline, names)
-    pairs = comparisons(baselines, args.also_compare, names)
+    baselines, pairs = comparisons(args.baseline, args.also_compare, names)
     for arm in args.seeds_of:
         require_arm(arm, '--arm-seeds', names)
     for key, what in (('randomness.seed', 'seed (use --seeds)'),
