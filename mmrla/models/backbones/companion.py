@@ -114,6 +114,14 @@ class CompanionHooks:
         """What the backbone returns for an ``out_indices`` stage."""
         return x
 
+    def attach_companion(self, stages):
+        """The body's last construction step: gives every block of ``stages``
+        its position, builds the companion (:meth:`build_companion`) and
+        freezes ``frozen_stages`` (the only freeze during construction)."""
+        number_blocks(stages)
+        self.build_companion()
+        self._freeze_stages()
+
     def build_companion(self):
         """Builds the companion's modules. The body calls it once, after its own
         modules exist and before it freezes ``frozen_stages``."""

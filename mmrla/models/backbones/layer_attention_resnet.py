@@ -93,12 +93,10 @@ class LayerAttentionResNet(ResNetBody):
             self._fail('context_channels', context_channels,
                        'None or a positive int')
         check_flags(self, vector=vector)
-        self.lstm_channels = lstm_channels
-        self.context_channels = context_channels
-        self.context = context
-        self.context_mlp_ratio = context_mlp_ratio
-        self.reduction = reduction
-        self.vector = vector
+        # read by build_companion(), which the body's __init__ calls
+        self.lstm_channels, self.reduction = lstm_channels, reduction
+        self.context, self.context_channels = context, context_channels
+        self.context_mlp_ratio, self.vector = context_mlp_ratio, vector
         super().__init__(depth, **kwargs)
 
     def build_companion(self):

@@ -47,17 +47,11 @@ from ..utils import (
     invalid_arg,
     is_int,
 )
-from .companion import (
-    CompanionBlock,
-    CompanionHooks,
-    CompanionStage,
-    CompanionWalk,
-    number_blocks,
-)
+from .companion import CompanionBlock, CompanionHooks, CompanionStage, CompanionWalk
 
 # upstream ResNet arguments that reach it through **kwargs, checked up front
 COMMON_ARGS = ('in_channels', 'avg_down', 'conv_cfg', 'norm_cfg', 'norm_eval',
-               'with_cp', 'zero_init_residual', 'init_cfg', 'drop_path_rate')
+               'with_cp', 'deep_stem', 'init_cfg', 'drop_path_rate')
 
 
 class CompanionResLayer(CompanionStage, ResLayer):
@@ -346,18 +340,9 @@ class ResNetBody(CompanionHooks, ResNet):
                  preact=False,
                  widen_factor=1,
                  stage_blocks=None,
-                 groups=1,
-                 width_per_group=4,
+                 groups=1, width_per_group=4,  # ResNeXt
                  attention=None,
-                 num_stages=None,
-                 strides=None,
-                 dilations=None,
-                 stem_channels=None,
-                 base_channels=None,
-                 out_indices=None,
                  frozen_stages=-1,
-                 style='pytorch',
-                 deep_stem=False,
                  zero_init_residual=False,
                  **kwargs):
         if stem_type not in ('imagenet', 'cifar'):
@@ -373,37 +358,35 @@ class ResNetBody(CompanionHooks, ResNet):
             self._fail('widen_factor', widen_factor,
                        "a positive int (other than 1 only with stem_type='cifar')")
         check_common_args(
-            self, deep_stem=deep_stem, zero_init_residual=zero_init_residual,
+            self, zero_init_residual=zero_init_residual,
             **{k: v for k, v in kwargs.items() if k in COMMON_ARGS})
         expansion = kwargs.get('expansion')
         if expansion is not None and (not is_int(expansion) or expansion < 1):
             self._fail('expansion', expansion, 'None or a positive int')
-        if cifar and deep_stem:
-            self._fail('deep_stem', deep_stem,
+        if cifar and kwargs.get('deep_stem'):
+            self._fail('deep_stem', kwargs['deep_stem'],
                        "False with stem_type='cifar' (it has its own 3x3 stem)")
-        if num_stages is None:
-            num_stages = 3 if cifar else 4
+        # upstream ResNet's arguments, with the defaults of this stem (passed on)
+        num_stages = kwargs.setdefault('num_stages', 3 if cifar else 4)
         if not is_int(num_stages) or not 1 <= num_stages <= 4:
             self._fail('num_stages', num_stages, 'an int in 1..4')
-        if strides is None:
-            strides = (1, 2, 2, 2)[:num_stages]
-        if dilations is None:
-            dilations = (1, ) * num_stages
         width = 16 * widen_factor if cifar else 64
-        stem_channels = width if stem_channels is None else stem_channels
-        base_channels = width if base_channels is None else base_channels
-        if out_indices is None:
-            out_indices = (num_stages - 1, )
+        kwargs.setdefault('strides', (1, 2, 2, 2)[:num_stages])
+        kwargs.setdefault('dilations', (1, ) * num_stages)
+        kwargs.setdefault('stem_channels', width)
+        base_channels = kwargs.setdefault('base_channels', width)
+        out_indices = kwargs.setdefault('out_indices', (num_stages - 1, ))
         kind, default_blocks = archs[depth]
         check_stage_args(self, num_stages, out_indices, frozen_stages,
-                         strides=strides, dilations=dilations,
+                         strides=kwargs['strides'],
+                         dilations=kwargs['dilations'],
                          stage_blocks=stage_blocks or (1, ) * num_stages)
         # (stage_blocks=None: the depth's counts, checked against num_stages below)
-        check_positive_ints(self, stem_channels=stem_channels,
+        check_positive_ints(self, stem_channels=kwargs['stem_channels'],
                             base_channels=base_channels, groups=groups,
                             width_per_group=width_per_group)
-        if style not in ('pytorch', 'caffe'):
-            self._fail('style', style, "'pytorch' or 'caffe'")
+        if kwargs.get('style', 'pytorch') not in ('pytorch', 'caffe'):
+            self._fail('style', kwargs['style'], "'pytorch' or 'caffe'")
         if groups != 1 and (kind == 'basic' or preact):
             self._fail('groups', groups,
                        '1 here (ResNeXt groups need post-activation '
@@ -429,24 +412,14 @@ class ResNetBody(CompanionHooks, ResNet):
         self.arch_settings = {depth: (block, stage_blocks)}
         super().__init__(
             depth,
-            num_stages=num_stages,
-            strides=strides,
-            dilations=dilations,
-            stem_channels=stem_channels,
-            base_channels=base_channels,
-            out_indices=out_indices,
             frozen_stages=-1,  # frozen below, once the companion exists
-            style=style,
-            deep_stem=deep_stem,
             zero_init_residual=zero_init_residual,
             **kwargs)
         self.frozen_stages = frozen_stages
         if preact:
             self.final_norm = build_norm_layer(self.norm_cfg,
                                                self.feat_dim)[1]
-        number_blocks([getattr(self, name) for name in self.res_layers])
-        self.build_companion()
-        self._freeze_stages()
+        self.attach_companion([getattr(self, name) for name in self.res_layers])
 
     # ---- construction -------------------------------------------------------------
     def _fail(self, arg, value, allowed):

@@ -26,13 +26,7 @@ from ..utils import (
     invalid_arg,
     is_int,
 )
-from .companion import (
-    CompanionBlock,
-    CompanionHooks,
-    CompanionStage,
-    CompanionWalk,
-    number_blocks,
-)
+from .companion import CompanionBlock, CompanionHooks, CompanionStage, CompanionWalk
 from .rla_resnet import RLAStageCell
 
 # upstream MobileNetV2 arguments that reach it through **kwargs, checked up front
@@ -271,6 +265,7 @@ class RLAMobileNetV2(CompanionHooks, MobileNetV2):
         check_common_args(
             self, **{k: v for k, v in kwargs.items() if k in COMMON_ARGS})
         self.rla_channels = rla_channels
+        self.recurrent_conv = recurrent_conv
         self.h_readout = h_readout
         channels = [make_divisible(c * widen_factor, 8)
                     for _, c, _, _ in self.arch_settings]
@@ -284,10 +279,13 @@ class RLAMobileNetV2(CompanionHooks, MobileNetV2):
             out_indices=out_indices,
             frozen_stages=frozen_stages,
             **kwargs)
+        self.attach_companion(
+            [getattr(self, name) for name in self.layers[:-1]])
 
-        number_blocks([getattr(self, name) for name in self.layers[:-1]])
+    def build_companion(self):
         conv_cfg, norm_cfg = self.conv_cfg, self.norm_cfg
-        rc_groups = rla_channels if recurrent_conv == 'depthwise' else 1
+        rla_channels = self.rla_channels
+        rc_groups = rla_channels if self.recurrent_conv == 'depthwise' else 1
         shared_rc = build_conv_layer(
             conv_cfg,
             rla_channels,
@@ -307,7 +305,7 @@ class RLAMobileNetV2(CompanionHooks, MobileNetV2):
                     conv_cfg=conv_cfg,
                     norm_cfg=norm_cfg,
                     recurrent_conv=shared_rc))
-        if h_readout:
+        if self.h_readout:
             # conv2 reads concat(x, relu6(BN(h))): rebuild it with k more inputs
             self.conv2 = ConvModule(
                 self.in_channels + rla_channels,
@@ -321,7 +319,6 @@ class RLAMobileNetV2(CompanionHooks, MobileNetV2):
             self.add_module(self.rla_norm_name, rla_norm)
         # channels of the last output, what a classification head reads
         self.feat_dim = self.out_channel
-        self._freeze_stages()
 
     @property
     def rla_norm(self):

@@ -16,13 +16,7 @@ from ..utils import (
     invalid_arg,
     is_int_seq,
 )
-from .companion import (
-    CompanionBlock,
-    CompanionHooks,
-    CompanionStage,
-    CompanionWalk,
-    number_blocks,
-)
+from .companion import CompanionBlock, CompanionHooks, CompanionStage, CompanionWalk
 
 
 class VGGBlock(CompanionBlock, nn.Sequential):
@@ -121,9 +115,7 @@ class VGGBody(CompanionHooks, BaseBackbone):
             self.add_module(f'layer{i + 1}', stage)
             self.layers.append(f'layer{i + 1}')
         self.feat_dim = stage_channels[-1]
-        number_blocks([getattr(self, name) for name in self.layers])
-        self.build_companion()
-        self._freeze_stages()
+        self.attach_companion([getattr(self, name) for name in self.layers])
 
     def _fail(self, arg, value, allowed):
         invalid_arg(self, arg, value, allowed)
