@@ -112,11 +112,11 @@ def check_common_args(owner, **kwargs):
 
 def freeze(items):
     """Freeze modules and parameters: no gradient, and modules in eval mode
-    (their norms stop updating statistics). ``None`` items are skipped."""
+    (their norms stop updating statistics)."""
     for item in items:
         if isinstance(item, nn.Parameter):
             item.requires_grad = False
-        elif item is not None:
+        else:
             item.eval()
             for param in item.parameters():
                 param.requires_grad = False

@@ -22,12 +22,13 @@ network):
   (never ``block(...)``, whose call is already running), reads or writes the
   state, returns the block's output and the new state;
 - ``stage_output(stage, x, state)``: what the backbone returns for a stage;
-- ``companion_modules(stage)``: its modules that freezing stage ``stage``
-  (1-based) also freezes.
+- ``companion_modules(stage)``: its modules (or parameters) that freezing stage
+  ``stage`` (1-based) also freezes.
 
 It builds its modules in ``build_companion()``, which the body calls once its own
 modules exist, just before it freezes ``frozen_stages`` (the only freeze during
-construction): arguments the companion needs there, or in the body's block
+construction; both in :meth:`CompanionHooks.attach_companion`, the body's last
+construction step): arguments the companion needs there, or in the body's block
 construction (``extra_block_kwargs``), are stored before ``super().__init__``.
 
 The state travels beside the module calls, never instead of them, so forward and

@@ -333,10 +333,10 @@ class LRNNResNet(ResNetBody):
             else []
 
     def forward_block(self, stage, index, block, x, state):
-        lrnn = getattr(self, f'lrnn{stage + 1}', None)
-        if lrnn is None or index != len(getattr(self,
-                                                self.res_layers[stage])) - 1:
+        # the L-RNN sits in the last block of its stage
+        if not self.lrnn_stages[stage] or index != self.stage_blocks[stage] - 1:
             return block.forward_plain(x), state
+        lrnn = getattr(self, f'lrnn{stage + 1}')
         if self.lrnn_position == 'output':
             branch, identity = block.forward_parts(x)
             return lrnn(block.drop_path(branch) + identity), state

@@ -89,12 +89,6 @@ class SplitBlockMixin(CompanionBlock):
         (default ReLU) is the activation after the branch's 3x3 conv."""
         raise NotImplementedError
 
-    @property
-    def gated(self):
-        """Whether the channel attention is a gate (ECA) that :meth:`merge`
-        can apply in the addition's pass."""
-        return hasattr(self.attn, 'gate')
-
     def _run(self, parts, x, h):
         needs_grad = x.requires_grad or (h is not None and h.requires_grad)
         if self.with_cp and needs_grad:
@@ -115,30 +109,18 @@ class SplitBlockMixin(CompanionBlock):
         return self._run(parts, x, h)
 
     def forward_residual(self, x, h=None):
-        """The block's output, ``merge(*forward_parts(x, h))``. A gating
-        attention (ECA) is merged as the branch's scale, so the gate joins the
-        addition's pass instead of scaling a copy of the branch."""
-        if not self.gated:
-            return self.merge(*self.forward_parts(x, h), inplace=True)
-        branch, identity = self._run(self._parts, x, h)
-        return self.merge(branch, identity, scale=self.attn.gate(branch),
-                          inplace=True)
+        """The block's output, ``merge(*forward_parts(x, h))``."""
+        return self.merge(*self.forward_parts(x, h), inplace=True)
 
     def merge(self, branch, identity, scale=None, inplace=False):
-        """``relu(scale * branch + identity)`` (no ReLU for pre-activation
-        blocks); ``scale`` (e.g. layer attention's alpha, ECA's gate)
-        broadcasts to the branch and joins the addition (one ``addcmul``).
-        ``inplace=True`` adds an unscaled branch into ``branch``, as upstream
-        blocks do, when the caller no longer needs it."""
-        if scale is not None and isinstance(self.drop_path, nn.Identity):
-            # not out=branch: the TorchScript exporter has no symbolic for it,
-            # and writing in place bought nothing measurable (ECA+RLA-R50)
-            out = torch.addcmul(identity, branch, scale)
-        else:
-            if scale is not None:
-                branch, inplace = branch * scale, True
-            branch = self.drop_path(branch)
-            out = branch.add_(identity) if inplace else branch + identity
+        """``relu(drop_path(scale * branch) + identity)`` (no ReLU for
+        pre-activation blocks); ``scale`` (layer attention's alpha) broadcasts
+        to the branch. ``inplace=True`` adds into ``branch``, as upstream blocks
+        do, when the caller no longer needs it."""
+        if scale is not None:
+            branch, inplace = branch * scale, True
+        branch = self.drop_path(branch)
+        out = branch.add_(identity) if inplace else branch + identity
         return out if self.preact else self.relu(out)
 
     def forward_plain(self, x):
@@ -474,8 +456,8 @@ class ResNetBody(CompanionHooks, ResNet):
             frozen += self._stem_modules()
         for i in range(1, self.frozen_stages + 1):
             frozen += [getattr(self, f'layer{i}')] + self.companion_modules(i)
-        if self.frozen_stages == self.num_stages:
-            frozen.append(getattr(self, 'final_norm', None))
+        if self.frozen_stages == self.num_stages and self.preact:
+            frozen.append(self.final_norm)
         freeze(frozen)
 
     def init_weights(self):

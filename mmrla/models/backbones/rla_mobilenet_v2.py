@@ -34,33 +34,6 @@ COMMON_ARGS = ('conv_cfg', 'norm_cfg', 'act_cfg', 'norm_eval', 'with_cp',
                'init_cfg')
 
 
-def batch_norm_parts(norm, parts):
-    """``norm`` (an ``nn.BatchNorm2d``) of ``torch.cat(parts, 1)``, part by
-    part: what its forward does, on the slices of its affine parameters and
-    running statistics (updated in place, as one call would)."""
-    factor = 0.0 if norm.momentum is None else norm.momentum
-    if norm.training and norm.track_running_stats:
-        norm.num_batches_tracked.add_(1)
-        if norm.momentum is None:  # cumulative moving average
-            factor = 1.0 / float(norm.num_batches_tracked)
-    batch_stats = norm.training or (norm.running_mean is None
-                                    and norm.running_var is None)
-    tracked = not norm.training or norm.track_running_stats
-    outs, start = [], 0
-    for x in parts:
-        channels = slice(start, start + x.shape[1])
-        start = channels.stop
-
-        def part(t, used=True):
-            return t[channels] if t is not None and used else None
-
-        outs.append(
-            F.batch_norm(x, part(norm.running_mean, tracked),
-                         part(norm.running_var, tracked), part(norm.weight),
-                         part(norm.bias), batch_stats, factor, norm.eps))
-    return outs
-
-
 class RLAInvertedResidual(CompanionBlock, BaseModule):
     """An inverted residual whose depthwise conv also reads the RLA state.
 
@@ -110,70 +83,12 @@ class RLAInvertedResidual(CompanionBlock, BaseModule):
         self.project = ConvModule(mixed, out_channels, 1, act_cfg=None, **common)
         self.attn = build_channel_attention(attention, out_channels)
 
-    def can_split_mixed_input(self):
-        """Plain convs (a depthwise one, zero-padded), a BatchNorm2d and an
-        activation without parameters: what :meth:`mixed_branch` can run on
-        ``a`` and ``h`` apart (other layers get the concatenation)."""
-        dw, pj = self.depthwise, self.project
-        return (type(dw.conv) is nn.Conv2d
-                and type(pj.conv) is nn.Conv2d
-                and dw.conv.groups == dw.conv.in_channels
-                and dw.conv.padding_mode == 'zeros'
-                and dw.order == ('conv', 'norm', 'act')
-                and not dw.with_explicit_padding and dw.with_norm
-                and type(dw.norm) is nn.BatchNorm2d and dw.with_activation
-                and not any(True for _ in dw.activate.parameters())
-                and pj.order[:2] == ('conv', 'norm')
-                and not pj.with_activation)
-
-    def mixed_branch(self, a, h):
-        """``project(depthwise(cat([a, h])))``, computed where it pays without
-        the full-size concatenation.
-
-        The depthwise conv, its BN and its activation work channel by channel,
-        so they can run on ``a`` and ``h`` apart; the projection of a
-        concatenation is the sum of the projections of its parts by the
-        matching columns of its weight. Same operations and counts as the
-        official code's, in another grouping:
-
-        - training (with backward): no concatenation at all, which keeps one
-          copy of every block's mixed input out of the autograd graph;
-        - inference, strided blocks: a and h joined after the depthwise conv,
-          at a quarter of the size, for one projection;
-        - inference, stride 1: the concatenation (two narrow 1x1 convs cost
-          about as much per call as the wide one).
-        """
-        dw, pj = self.depthwise, self.project
-        conv, split = dw.conv, a.shape[1]
-        strided = not torch.is_grad_enabled() and conv.stride != (1, 1)
-        if not ((torch.is_grad_enabled() or strided)
-                and self.can_split_mixed_input()):
-            return pj(dw(torch.cat([a, h], dim=1)))
-
-        def depthwise(part, channels):
-            return F.conv2d(part, conv.weight[channels],
-                            None if conv.bias is None else conv.bias[channels],
-                            conv.stride, conv.padding, conv.dilation,
-                            part.shape[1])
-
-        parts = batch_norm_parts(dw.norm, [
-            depthwise(a, slice(0, split)),
-            depthwise(h, slice(split, None))
-        ])
-        parts = [dw.activate(p) for p in parts]
-        if strided:
-            return pj(torch.cat(parts, dim=1))
-        weight = pj.conv.weight
-        out = F.conv2d(parts[0], weight[:, :split], pj.conv.bias)
-        out = out + F.conv2d(parts[1], weight[:, split:])
-        return pj.norm(out) if pj.with_norm else out
-
     def forward_parts(self, x, h):
         """``(out, y)`` (see the class)."""
 
         def parts(x, h):
             a = x if self.expand is None else self.expand(x)
-            y = self.mixed_branch(a, h)
+            y = self.project(self.depthwise(torch.cat([a, h], dim=1)))
             if self.attn is not None:
                 y = self.attn(y)
             return (x + y if self.use_res_connect else y), y
