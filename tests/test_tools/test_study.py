@@ -126,7 +126,9 @@ def test_study_writes_outputs_and_resumes(fake_fmnist, tmp_path, capsys,
         if cmd[1] != study.TRAIN:  # git
             return real_popen(cmd, **kwargs)
         launched.append(cmd)
-        return real_popen([sys.executable, '-c', 'pass'], **kwargs)
+        return real_popen([sys.executable, '-c', code], **kwargs)
+
+    code = 'pass'
 
     real_popen = study.subprocess.Popen
     monkeypatch.setattr(study.subprocess, 'Popen', fake_popen)
@@ -143,6 +145,15 @@ def test_study_writes_outputs_and_resumes(fake_fmnist, tmp_path, capsys,
         again = list(csv.DictReader(f))
     assert [(r['model'], r['seed'], r['top1']) for r in again] == [
         (r['model'], r['seed'], r['top1']) for r in rows]
+    # a failed run: the study names its log and exits 1; the run stays unfinished
+    failing = work / 'resnet20_fmnist/seed1'
+    (failing / study.RESULT).unlink()
+    code = 'raise SystemExit(3)'
+    assert study.main(argv) == 1
+    log = capsys.readouterr().out
+    assert 'resnet20_fmnist seed 1 FAILED (exit code 3' in log
+    assert f'see {failing / study.LOG}' in log and '1 runs failed' in log
+    assert attempts(failing) == 2 and not (failing / study.RESULT).exists()
     # other options: the finished runs no longer count (seen without running)
     assert study.main([*argv, 'train_cfg.max_epochs=3', '--dry-run']) == 0
     assert capsys.readouterr().out.count(': stale (') == 4
@@ -185,8 +196,9 @@ def test_bad_input_is_refused(fake_fmnist, tmp_path, monkeypatch, capsys,
 
 
 @pytest.mark.parametrize('seeds, message', [
-    (['0', 'x'], "expected a non-negative integer seed, got 'x'"),
-    (['-1'], 'expected a seed in 0..2**32-1, got -1'),
+    (['0', 'x'], "expected a seed in 0..2**32-1, got 'x'"),
+    (['-1'], "expected a seed in 0..2**32-1, got '-1'"),
+    ([str(2**32)], f"expected a seed in 0..2**32-1, got '{2**32}'"),
     (['2', '2'], 'repeated seed in [2, 2]'),
 ])
 def test_bad_seeds_are_refused(tmp_path, capsys, seeds, message):
@@ -267,7 +279,7 @@ def test_table_has_a_row_per_comparison_with_holm():
                       study.holm(p_welch)):
         assert study.fmt_p(p) == row.split(' | ')[6]
     assert 'over the 3 comparisons of this table' in table
-    for bad, message in ((['ra=nope'], 'expected ARM=NAME with both among'),
+    for bad, message in ((['ra=nope'], "'nope' is not among the arms"),
                          (['ra=base'], 'a comparison already made'),
                          (['ra'], 'expected ARM=NAME')):
         with pytest.raises(study.BadFileError, match=message):

@@ -1,31 +1,17 @@
-"""Run a controlled study: every config (an *arm*) x every seed, through the upstream
-engine, then a CSV, a Markdown table and a plot of the outcome.
+"""Run a controlled study: every config (an *arm*, named by its stem) x every seed,
+through tools/train.py, then a CSV, a Markdown table and a plot of the outcome.
 
-Usage:
     python tools/analysis/study.py CONFIG [CONFIG ...] --seeds 0 1 2 --work-dir DIR
-        [--baseline NAME | ARM=NAME ...] [--also-compare ARM=NAME ...]
-        [--arm-seeds ARM=S,S,... ...] [--csv F.csv] [--md F.md] [--plot F.png]
-        [--title TEXT] [--cfg-options KEY=VALUE ...] [--metric accuracy/top1]
-        [--jobs N] [--threads T] [--dry-run | --collect-only]
+        [--baseline NAME | ARM=NAME ...] [--also-compare ARM=NAME ...] ... (--help)
 
-An arm is named by its config's stem. Each run is ``tools/train.py CONFIG --work-dir
-DIR/ARM/seed<S> --cfg-options randomness.seed=S ...`` in a subprocess that imports
-this checkout's ``mmrla``, ``--jobs`` at a time, seed by seed (every arm's seed 0
-first), with ``OMP_NUM_THREADS=--threads``. Its curve is ``--metric`` after each epoch
-in its json scalars logs, its value the last epoch's. A run is finished once its
-``study_result.json`` is written (it exited 0 with the last epoch logged), with a
-fingerprint of the merged config (seed and options included) and of the model code
-(``mmrla/**.py``). Rerunning the command resumes: finished runs are kept, an
-interrupted run resumes from its newest checkpoint, and a run whose config, options
-or code changed is moved aside to ``seed<S>.stale-<time>`` and started again.
-
-After every finished run the CSV (a row per run: ``CSV_FIELDS``), the Markdown table
-(per arm: mean +- sample std over its seeds; the difference to its baseline and to each
-``--also-compare`` arm, with a 95 % CI and p from Welch's t test, and p adjusted by
-Holm's method over the table) and the plot (validation curves; every run's final
-value) are rewritten; ``--collect-only`` only rewrites them (a ``--metric`` other than
-the runs' own is read from their logs). Bad input stops the tool before any run, with
-one ``error:`` line.
+Run ARM seed S trains in ``DIR/ARM/seed<S>``, ``--jobs`` at a time, importing this
+checkout's ``mmrla``; its value is ``--metric`` after the last epoch. It is finished
+once its ``study_result.json`` holds its fingerprint (merged config, seed, ``mmrla``
+code). Rerunning resumes: finished runs are kept, an interrupted one resumes from its
+checkpoint, a changed one is moved to ``seed<S>.stale-<time>`` and run again. The CSV,
+the table (mean +- std; differences with a 95 % CI, Welch's and Holm's p) and the plot
+are rewritten after every run; ``--collect-only`` only rewrites them. Bad input: one
+``error:`` line, before any run. Details: docs/study/README.md.
 """
 import argparse
 import csv
@@ -36,7 +22,6 @@ import hashlib
 import json
 import os
 import os.path as osp
-import shutil
 import signal
 import subprocess
 import sys
@@ -56,22 +41,18 @@ STATE = 'study_run.json'  # fingerprint and attempts of a started run
 LOG = 'study_train.log'
 CSV_FIELDS = ('model', 'seed', 'top1', 'epochs', 'train_size', 'val_size',
               'params', 'wall_s', 'device', 'baseline', 'config', 'commit')
-POLL_S = 20  # how often a running run's log is read (progress, wall time)
 
 
 def seed_arg(text):
-    if not text.removeprefix('-').isdigit():
-        raise argparse.ArgumentTypeError(
-            f'expected a non-negative integer seed, got {text!r}')
-    if not 0 <= int(text) < 2**32:
-        raise argparse.ArgumentTypeError(f'expected a seed in 0..2**32-1, got {text}')
+    if not text.isdigit() or int(text) >= 2**32:
+        raise argparse.ArgumentTypeError(f'expected a seed in 0..2**32-1, got {text!r}')
     return int(text)
 
 
 def arm_seeds_arg(text):
-    arm, sep, seeds = text.partition('=')
-    seeds = [seed_arg(s) for s in seeds.split(',')] if sep and arm else None
-    if seeds is None or len(set(seeds)) < len(seeds):
+    arm, _, seeds = text.partition('=')
+    seeds = [seed_arg(s) for s in seeds.split(',')]
+    if not arm or len(set(seeds)) < len(seeds):
         raise argparse.ArgumentTypeError(f'expected ARM=S,S,... without a repeated '
                                          f'seed, got {text!r}')
     return arm_name(arm), seeds
@@ -125,48 +106,42 @@ def arm_name(text):
 
 def require_arm(name, where, arms):
     if name not in arms:
-        raise BadFileError(f'{where}: {name!r} is not among the arms '
-                           f'({", ".join(arms)})')
+        raise BadFileError(f'{where}: {name!r} is not among the arms {arms}')
 
 
 def comparisons(baseline_specs, also_specs, arms):
     """{arm: its baseline or None} from the ``--baseline`` items, and [(arm, other
     arm)]: every arm's baseline, then the ``--also-compare`` pairs."""
-    default, per_arm = None, {}
-    for spec in baseline_specs:
+    def pair(flag, spec):
         arm, sep, base = spec.rpartition('=')
-        arm, base, where = arm_name(arm), arm_name(base), f'--baseline {spec}'
-        for name in (base, arm) if sep else (base, ):
-            require_arm(name, where, arms)
+        arm, base = arm_name(arm), arm_name(base)
+        if flag == '--also-compare' and not sep:
+            raise BadFileError(f'{flag} {spec}: expected ARM=NAME')
+        for name in (arm, base) if sep else (base, ):
+            require_arm(name, f'{flag} {spec}', arms)
         if arm == base:
-            raise BadFileError(f'{where}: an arm cannot be its own baseline')
-        if sep:
-            per_arm[arm] = base
-        elif default not in (None, base):
-            raise BadFileError(f'--baseline: two default baselines, {default!r} and '
-                               f'{base!r}; give the others as ARM=NAME')
-        else:
-            default = base
+            raise BadFileError(f'{flag} {spec}: an arm cannot be its own baseline')
+        return arm, base
+
+    specs = [pair('--baseline', spec) for spec in baseline_specs]
+    default = {base for arm, base in specs if not arm}
+    if len(default) > 1:
+        raise BadFileError(f'--baseline: two default baselines {sorted(default)}')
+    default = default.pop() if default else None
+    per_arm = {arm: base for arm, base in specs if arm}
     baselines = {arm: per_arm.get(arm, None if default == arm else default)
                  for arm in arms}
     pairs = [(arm, base) for arm, base in baselines.items() if base]
     for spec in also_specs:
-        arm, sep, base = spec.partition('=')
-        arm, base = arm_name(arm), arm_name(base)
-        if not sep or arm not in arms or base not in arms:
-            raise BadFileError(f'--also-compare {spec}: expected ARM=NAME with both '
-                               f'among the arms ({", ".join(arms)})')
-        if arm == base or (arm, base) in pairs:
-            raise BadFileError(f'--also-compare {spec}: an arm against itself or '
-                               'a comparison already made')
-        pairs.append((arm, base))
+        pairs.append(pair('--also-compare', spec))
+        if pairs[-1] in pairs[:-1]:
+            raise BadFileError(f'--also-compare {spec}: a comparison already made')
     return baselines, pairs
 
 
 @functools.cache
 def code_hash():
-    """sha256 of every .py file of the mmrla package the runs import (path and
-    content), so a run of other model code does not count as finished."""
+    """sha256 of the path and content of every .py file of the mmrla the runs import."""
     digest = hashlib.sha256()
     for folder, _, files in sorted(os.walk(osp.join(REPO, 'mmrla'))):
         for path in sorted(osp.join(folder, f) for f in files if f.endswith('.py')):
@@ -184,34 +159,26 @@ class Arm:
         self.cfg = cfg = fileio.load_config_file(config, 'config')
         cfg.merge_from_dict(cfg_options)
         train = cfg.get('train_cfg') or {}
-        self.epochs = train.get('max_epochs')
+        self.epochs = train.get('max_epochs')  # None for iteration-based training
         self.params = self.train_size = self.val_size = None
-        loop = str(train.get('type', 'EpochBasedTrainLoop')).split('.')[-1]
         backends = (cfg.get('visualizer') or {}).get('vis_backends') or []
-        for bad, expected in (
-            (loop != 'EpochBasedTrainLoop' or not train.get('by_epoch', True),
-             f'epoch-based training (train_cfg.by_epoch=True), got {dict(train)}'),
-            (not isinstance(self.epochs, int) or self.epochs < 1,
-             f'train_cfg.max_epochs, a positive int, got {self.epochs!r}'),
-            (not cfg.get('val_dataloader') or not cfg.get('val_evaluator') or
-             cfg.get('val_cfg') is None, 'val_dataloader, val_evaluator and '
-             'val_cfg (the study reads the validation metric after each epoch)'),
-            (not any('LocalVisBackend' in str(b.get('type')) for b in backends),
-             'a LocalVisBackend in visualizer.vis_backends (the json scalars log)')):
-            if bad:
-                raise BadFileError(f'config {config}: expected {expected}')
+        if not isinstance(self.epochs, int) or self.epochs < 1:
+            raise BadFileError(f'config {config}: expected epoch-based training, '
+                               f'train_cfg.max_epochs a positive int, got {train}')
+        if not cfg.get('val_dataloader') or not cfg.get('val_evaluator') or not any(
+                'LocalVisBackend' in str(b.get('type')) for b in backends):
+            raise BadFileError(f'config {config}: expected val_dataloader, val_'
+                               'evaluator and a LocalVisBackend (the metric per epoch)')
 
     def fingerprint(self, seed):
-        """What a finished run must match to count: the merged config, seeded,
-        and the model code."""
+        """What a finished run must match: the merged config, seeded, and the code."""
         cfg = self.cfg.to_dict()  # a copy
         cfg.setdefault('randomness', {})['seed'] = seed
         text = json.dumps(cfg, sort_keys=True, default=repr)
         return hashlib.sha256((text + code_hash()).encode()).hexdigest()[:16]
 
     def measure(self, dataset_sizes):
-        """Params of the model and the sizes of its datasets (each built once): a
-        bad model or missing data shows up here, before any run."""
+        """Params of the model, sizes of its datasets: bad input shows before runs."""
         from mmengine.registry import DATASETS
         model, _ = fileio.build_model_from_config(self.cfg, f'config {self.config}')
         self.params = sum(p.numel() for p in model.parameters())
@@ -241,9 +208,8 @@ def write_json(path, data):
 
 
 def read_curve(run_dir, metric):
-    """{epoch: value} of ``metric`` in the run's json scalars logs, oldest first (a
-    later start of the run overrides an epoch an earlier one logged); garbled lines
-    (a run killed while writing) are skipped."""
+    """{epoch: value} of ``metric`` in the run's json scalars logs (the newest for an
+    epoch logged twice; garbled lines of a killed run skipped)."""
     curve = {}
     for path in sorted(glob.glob(osp.join(glob.escape(run_dir), '*', 'vis_data',
                                           'scalars.json'))):
@@ -269,9 +235,8 @@ class Run:
     def result(self, metric=None):
         """The finished run's result, or None (not finished, or stale); a ``metric``
         other than the one it recorded is read from its logs (None: not there)."""
-        result = read_json(osp.join(self.dir, RESULT))
-        if not isinstance(result, dict) or result.get('fingerprint') != \
-                self.fingerprint or not isinstance(result.get('top1'), float):
+        result = read_json(osp.join(self.dir, RESULT)) or {}
+        if result.get('fingerprint') != self.fingerprint:
             return None
         if metric in (None, result['metric']):
             return result
@@ -281,8 +246,7 @@ class Run:
                         curve={str(k): v for k, v in curve.items()})
 
     def state(self):
-        """'finished', 'stale' (a result or start of another config), 'partial'
-        (started: resumes) or 'new'."""
+        """'finished', 'stale' (of another fingerprint), 'partial' or 'new'."""
         if self.result():
             return 'finished'
         if not osp.isdir(self.dir) or not os.listdir(self.dir):
@@ -295,13 +259,23 @@ class Run:
 class Study:
 
     def __init__(self, args, arms, baselines, pairs):
-        import torch
         self.args, self.arms, self.baselines, self.pairs = args, arms, baselines, pairs
         seeds = {arm.name: args.seeds_of.get(arm.name, args.seeds) for arm in arms}
         # seed by seed: every arm's first seeds before any arm's later ones
         self.runs = [Run(arm, seed, args.work_dir)
                      for seed in sorted(set().union(*seeds.values()))
                      for arm in arms if seed in seeds[arm.name]]
+        self.children, self.stopping, self.lock = [], False, threading.Lock()
+
+    def results(self):
+        """(run, result) of the finished runs, in ``--metric``."""
+        return [(run, result) for run in self.runs
+                if (result := run.result(self.args.metric))]
+
+    def run_all(self):
+        """Run the unfinished runs, a thread per running one; 1 if any failed."""
+        import torch
+        args, n = self.args, len(self.runs)
         self.device = f'cuda: {torch.cuda.get_device_name(0)}' if \
             torch.cuda.is_available() else \
             f'cpu: {args.threads or torch.get_num_threads()} threads'
@@ -312,58 +286,39 @@ class Study:
         if args.threads:
             self.env.update(OMP_NUM_THREADS=str(args.threads),
                             MKL_NUM_THREADS=str(args.threads))
-        self.children, self.stopping, self.lock = [], False, threading.Lock()
-
-    def results(self):
-        """(run, result) of the finished runs, in ``--metric``."""
-        return [(run, result) for run in self.runs
-                if (result := run.result(self.args.metric))]
-
-    def run_all(self):
-        """Run every unfinished run, ``--jobs`` at a time (a pool thread watches
-        each run's process); 1 if any failed."""
-        n, jobs = len(self.runs), self.args.jobs
-        todo = [(f'{i}/{n}', run) for i, run in enumerate(self.runs, 1)
-                if not run.result()]
-        seeds = 'their seeds' if self.args.seeds_of else f'{len(self.args.seeds)} seeds'
+        todo = [run for run in self.runs if not run.result()]
+        seeds = 'their seeds' if args.seeds_of else f'{len(args.seeds)} seeds'
+        at_a_time = f', {args.jobs} at a time' if args.jobs > 1 else ''
         say(f'{n} runs ({len(self.arms)} arms x {seeds}): {n - len(todo)} finished, '
-            f'{len(todo)} to run' + (f', {jobs} at a time' if jobs > 1 else ''))
-        with ThreadPoolExecutor(jobs) as pool:
-            futures = [pool.submit(self.execute, *job) for job in todo]
+            f'{len(todo)} to run{at_a_time}')
+        with ThreadPoolExecutor(args.jobs) as pool:
             try:
-                failed = [run.label for (_, run), future in zip(todo, futures)
-                          if not future.result()]
-            except BaseException:  # interrupted: stop the runs too
+                done = list(pool.map(self.execute, todo))
+            except BaseException:  # interrupted: start no run, stop the running ones
                 with self.lock:
                     self.stopping = True
                 pool.shutdown(wait=False, cancel_futures=True)
                 for child in self.children:
                     child.terminate()
                 raise
-        say(f'{len(failed)} runs failed: {", ".join(failed)}; their logs are {LOG} in '
-            'their folders. Rerun the same command to retry them (finished runs are '
-            'kept).' if failed else 'all runs finished')
+        failed = [run.label for run, ok in zip(todo, done) if not ok]
+        say(f'{len(failed)} runs failed: {", ".join(failed)}; rerun the command to '
+            'retry them' if failed else 'all runs finished')
         return int(bool(failed))
 
-    def execute(self, progress, run):
+    def execute(self, run):
         """Train one run (resuming it where it can); True if it finished."""
-        # ETA: an unfinished run costs its arm's mean wall time (or that of all runs)
-        walls = group(self.results(), 'wall_s')
-        every = sum(walls.values(), [])
-        eta = sum(np.mean(walls.get(r.arm.name, every)) for r in self.runs
-                  if not r.result()) / self.args.jobs if every else None
-        say(f'run {progress}: {run.label} (study ETA {fmt_time(eta)})')
+        arm, metric = run.arm, self.args.metric
+        label = f'run {self.runs.index(run) + 1}/{len(self.runs)}: {run.label}'
         if run.state() == 'stale':
             moved = f'{run.dir}.stale-{time.strftime("%Y%m%d_%H%M%S")}'
-            shutil.move(run.dir, moved)
-            say(f'{run.label}: its config or options changed since it started; '
-                f'the old run moved to {moved}, starting again', 'warning')
+            os.rename(run.dir, moved)
+            say(f'{label}: config, options or code changed; the old run moved to '
+                f'{moved}', 'warning')
         os.makedirs(run.dir, exist_ok=True)
-        state, metric, arm = osp.join(run.dir, STATE), self.args.metric, run.arm
-        info = read_json(state) or {}  # written only here
-        if info.get('fingerprint') != run.fingerprint:
-            info = dict(fingerprint=run.fingerprint, arm=arm.name, seed=run.seed,
-                        config=arm.config, attempts=[])
+        state, log = osp.join(run.dir, STATE), osp.join(run.dir, LOG)
+        info = read_json(state) or dict(fingerprint=run.fingerprint, arm=arm.name,
+                                        seed=run.seed, config=arm.config, attempts=[])
         resume = any(name.endswith('.pth') or name == 'last_checkpoint'
                      for name in os.listdir(run.dir))
         cmd = [sys.executable, TRAIN, arm.config, '--work-dir', run.dir,
@@ -372,37 +327,23 @@ class Study:
         attempt = dict(start=now_iso(), wall_s=0.0, rc=None, resumed=resume)
         info['attempts'].append(attempt)
         write_json(state, info)
-        seen, start = set(read_curve(run.dir, metric)), time.monotonic()
-        with open(osp.join(run.dir, LOG), 'a') as log, self.lock:
+        with open(log, 'a') as f, self.lock:
             if self.stopping:
                 return False
-            print(f'\n[study] {now_iso()} {" ".join(cmd)}', file=log, flush=True)
-            child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+            say(label + ' (resumes)' * resume)
+            print(f'\n[study] {now_iso()} {" ".join(cmd)}', file=f, flush=True)
+            child = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT,
                                      env=self.env)
             self.children.append(child)
-        while attempt['rc'] is None:  # progress every POLL_S, the end at once
-            try:
-                child.wait(timeout=POLL_S)
-            except subprocess.TimeoutExpired:
-                pass
-            attempt.update(wall_s=round(time.monotonic() - start, 1),
-                           rc=child.returncode)
-            write_json(state, info)
-            curve = read_curve(run.dir, metric)
-            for epoch in sorted(set(curve) - seen):
-                say(f'run {progress}: {run.label}: epoch {epoch}/{arm.epochs} {metric}'
-                    f' {curve[epoch]:.2f} ({fmt_time(attempt["wall_s"])})')
-            seen |= set(curve)
+        start = time.monotonic()
+        attempt.update(rc=child.wait(), wall_s=round(time.monotonic() - start, 1))
+        write_json(state, info)
+        curve = read_curve(run.dir, metric)
         if self.stopping:
             return False
         if child.returncode or arm.epochs not in curve:
-            with open(log.name, encoding='utf-8', errors='replace') as f:
-                end = ''.join(f.readlines()[-15:]).rstrip()
-            why = f'exit code {child.returncode}' if child.returncode else \
-                f'exited 0 with no {metric!r} for epoch {arm.epochs} in its json ' \
-                f'scalars logs (epochs logged: {sorted(curve) or "none"})'
-            say(f'run {progress}: {run.label} FAILED ({why}); the end of '
-                f'{log.name}:\n{end}', 'error')
+            say(f'{label} FAILED (exit code {child.returncode}, {metric} logged for '
+                f'epochs {list(curve)}); see {log}', 'error')
             return False
         wall = round(sum(a['wall_s'] for a in info['attempts']), 1)
         write_json(osp.join(run.dir, RESULT), dict(
@@ -413,8 +354,7 @@ class Study:
             wall_s=wall, device=self.device, threads=self.args.threads,
             jobs=self.args.jobs, config=arm.config, commit=self.commit,
             finished=now_iso()))
-        say(f'run {progress}: {run.label} done: {metric} {curve[arm.epochs]:.2f} in '
-            f'{fmt_time(wall)}')
+        say(f'{label} done: {metric} {curve[arm.epochs]:.2f} in {fmt_time(wall)}')
         with self.lock:
             self.write_outputs()
         return True
@@ -450,8 +390,7 @@ def mean_std(values):
 
 def welch(a, b, level=0.95):
     """Mean of ``a`` minus mean of ``b``, its ``level`` confidence interval and the
-    two-sided p value of Welch's t test; CI and p are None with < 2 values in
-    either sample."""
+    two-sided p value of Welch's t test (CI and p: None with < 2 values in one)."""
     from scipy import stats
     diff = np.mean(a) - np.mean(b)
     if min(len(a), len(b)) < 2:
@@ -464,8 +403,7 @@ def welch(a, b, level=0.95):
 
 
 def holm(pvalues):
-    """Holm's step-down adjustment of ``pvalues`` (Nones kept): the family-wise
-    error rate over all of them is at most the level each is compared with."""
+    """Holm's step-down adjustment of ``pvalues`` (Nones kept)."""
     ranked = sorted((p, i) for i, p in enumerate(pvalues) if p is not None)
     adjusted, running = list(pvalues), 0.0
     for rank, (p, i) in enumerate(ranked):
@@ -564,27 +502,24 @@ def now_iso():
 
 
 def fmt_time(seconds):
-    if seconds is None:
-        return 'unknown until a run finishes'
     h, rest = divmod(int(round(seconds)), 3600)
     return f'{h}h{rest // 60:02d}m' if h else f'{rest // 60}m{rest % 60:02d}s'
 
 
 def git_commit():
     """The checkout's commit (``+dirty`` with uncommitted changes), or None."""
+    cmd = ['git', '-C', REPO, 'describe', '--always', '--abbrev=10', '--exclude=*',
+           '--dirty=+dirty']
     try:
-        head, dirty = (subprocess.run(['git', '-C', REPO, *cmd], capture_output=True,
-                                      text=True, timeout=30).stdout.strip()
-                       for cmd in (['rev-parse', '--short=10', 'HEAD'],
-                                   ['status', '--porcelain', '--untracked-files=no']))
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.SubprocessError):
         return None
-    return (head + ('+dirty' if dirty else '')) or None
+    return out.stdout.strip() or None
 
 
 def hold_lock(work_dir):
-    """One study per work dir (a second would run the same runs): an exclusive
-    flock, which the kernel drops when the study ends, however it ends."""
+    """One study per work dir: an exclusive flock (the kernel drops it when the
+    study ends, however it ends) on a file holding the study's pid."""
     os.makedirs(work_dir, exist_ok=True)
     lock = open(osp.join(work_dir, '.study.lock'), 'a+')
     try:
@@ -604,10 +539,8 @@ def main(argv=None):
     args = parse_args(argv)
     arms = [Arm(config, args.cfg_options) for config in args.configs]
     names = [arm.name for arm in arms]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise BadFileError(f'two configs name the same arm {repeated[0]!r} '
-                           '(an arm is a config file stem); rename one')
+    if len(set(names)) < len(names):
+        raise BadFileError(f'two configs name the same arm (a config stem): {names}')
     baselines, pairs = comparisons(args.baseline, args.also_compare, names)
     for arm in args.seeds_of:
         require_arm(arm, '--arm-seeds', names)
@@ -622,9 +555,6 @@ def main(argv=None):
         if not path.lower().endswith(exts):
             raise BadFileError(f'--{flag} {path}: expected a file name ending in '
                                f'{" or ".join(exts)}')
-        if osp.basename(osp.dirname(path)).startswith('seed') and osp.abspath(
-                path).startswith(osp.abspath(args.work_dir) + os.sep):
-            raise BadFileError(f'--{flag} {path}: inside a run folder')
     fileio.require_writable(osp.join(args.work_dir, '.study.lock'), '--work-dir')
     if not args.collect_only:
         sizes = {}  # of the datasets, each built once
