@@ -167,6 +167,9 @@ class RLAResNet(ResNetBody):
         return self.rla1.init_state(x)
 
     def forward_block(self, stage, index, block, x, state):
+        """One step of the official loop: ``x, y, h = block(x, h)`` (conv1
+        reads ``concat(x, h)``; h is pooled after a strided block used it),
+        then ``h = cell(h, y)``, the update :class:`RLAStageCell` writes out."""
         cell = getattr(self, f'rla{stage + 1}')
         h = cell.hidden(state) if self.exchange else None
         if self.update_source == 'output':
