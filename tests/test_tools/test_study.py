@@ -286,6 +286,19 @@ def test_table_has_a_row_per_comparison_with_holm():
             study.comparisons(['base'], bad, ['base', 'fc', 'ra'])
 
 
+def test_table_prints_fractions_with_three_decimals():
+    arms = [FakeArm(n) for n in ('base', 'rla')]
+    values = {'base': [0.304, 0.310], 'rla': [0.318, 0.286]}  # COCO AP50
+    results = [(FakeRun(a), dict(top1=v, wall_s=1.0, curve={})) for a in arms
+               for v in values[a.name]]
+    table = study.markdown_table(results, arms, [('rla', 'base')], 'AP50', None, 4)
+    row = next(t for t in table.splitlines() if t.startswith('| rla |'))
+    assert row.split(' | ')[3:5] == ['0.302 ± 0.023', '-0.005 [-0.182, +0.172]']
+    results[0][1]['top1'] = 90.0  # a percentage: two decimals
+    table = study.markdown_table(results, arms, [('rla', 'base')], 'AP50', None, 4)
+    assert '| base | — | 2 | 45.16 ± 63.42 |' in table
+
+
 def test_fingerprint_covers_the_model_code(monkeypatch, tmp_path):
     arm, code_hash = study.Arm(str(ARMS[0]), {}), study.code_hash.__wrapped__
     before = arm.fingerprint(0)

@@ -354,17 +354,20 @@ class Study:
             wall_s=wall, device=self.device, threads=self.args.threads,
             jobs=self.args.jobs, config=arm.config, commit=self.commit,
             finished=now_iso()))
-        say(f'{label} done: {metric} {curve[arm.epochs]:.2f} in {fmt_time(wall)}')
+        value = curve[arm.epochs]
+        say(f'{label} done: {metric} {value:.{decimals([value])}f} in '
+            f'{fmt_time(wall)}')
         with self.lock:
             self.write_outputs()
         return True
 
     def write_outputs(self):
         args, results = self.args, self.results()
+        d = decimals([result['top1'] for _, result in results])
         with atomic_write(args.csv, newline='') as f:
             writer = csv.DictWriter(f, fieldnames=CSV_FIELDS, extrasaction='ignore')
             writer.writeheader()
-            writer.writerows({**result, 'top1': f'{result["top1"]:.2f}',
+            writer.writerows({**result, 'top1': f'{result["top1"]:.{d}f}',
                               'baseline': self.baselines.get(run.arm.name) or ''}
                              for run, result in results)
         with atomic_write(args.md) as f:
@@ -411,6 +414,12 @@ def holm(pvalues):
     return adjusted
 
 
+def decimals(values):
+    """Decimals to print a metric with: 2 for percentages (accuracy), 3 where every
+    value is a fraction (COCO's AP, 0 to 1)."""
+    return 3 if all(abs(v) <= 1 for v in values) else 2
+
+
 def fmt_p(p):
     return '—' if p is None else f'{p:.2f}' if p >= 0.01 else f'{p:.0e}'
 
@@ -423,6 +432,7 @@ def markdown_table(results, arms, pairs, metric, title, planned):
     tests = [welch(finals[arm.name], finals[base]) if arm.name in finals and
              base in finals else None for arm, base in rows]
     adjusted = holm([test and test[2] for test in tests])
+    d = decimals([v for values in finals.values() for v in values])
     lines = [f'**{title}**', ''] if title else []
     lines += [f'| arm | baseline | seeds | {metric} mean ± std | Δ vs baseline '
               '[95 % CI] | p (Welch) | p (Holm) | params | epochs | train images | '
@@ -430,13 +440,13 @@ def markdown_table(results, arms, pairs, metric, title, planned):
     for (arm, base), test, p_holm in zip(rows, tests, adjusted):
         values, wall = finals.get(arm.name, []), walls.get(arm.name)
         mean, std = mean_std(values) if values else (None, None)
-        cell = '—' if mean is None else f'{mean:.2f}' if std is None else \
-            f'{mean:.2f} ± {std:.2f}'
+        cell = '—' if mean is None else f'{mean:.{d}f}' if std is None else \
+            f'{mean:.{d}f} ± {std:.{d}f}'
         delta = '— (no baseline runs yet)' if base and values else '—'
         if test is not None:
             diff, ci, p = test
-            delta = (f'{diff:+.2f} (CI needs ≥ 2 seeds each)' if ci is None
-                     else f'{diff:+.2f} [{ci[0]:+.2f}, {ci[1]:+.2f}]')
+            delta = (f'{diff:+.{d}f} (CI needs ≥ 2 seeds each)' if ci is None
+                     else f'{diff:+.{d}f} [{ci[0]:+.{d}f}, {ci[1]:+.{d}f}]')
         count = [f'{v:,}' if v is not None else '—' for v in (arm.params,
                                                                arm.train_size)]
         lines.append(
@@ -477,13 +487,13 @@ def write_plot(path, results, arms, metric, title):
         ax2.errorbar([i + 0.2], [mean], yerr=[std or 0.0], color=color, fmt='_',
                      markersize=12, capsize=3)
     ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.set(xlabel='epoch', ylabel=f'validation {metric} (%)',
+    ax.set(xlabel='epoch', ylabel=f'validation {metric}',
            title='validation curve, mean ± std over seeds')
     if curves:
         ax.legend(fontsize=8, loc='lower right')
     ax2.set_xticks(range(len(arms)), [a.name for a in arms], rotation=40, ha='right',
                    fontsize=8)
-    ax2.set(xlim=(-0.5, len(arms) - 0.5), ylabel=f'final {metric} (%)',
+    ax2.set(xlim=(-0.5, len(arms) - 0.5), ylabel=f'final {metric}',
             title='final value per run (dots), mean ± std')
     ax.grid(alpha=0.3)
     ax2.grid(alpha=0.3, axis='y')
