@@ -15,6 +15,7 @@ Command-line tools catch :class:`BadFileError` at their top level with
 one ``error: ...`` line on stderr, no traceback. Other exceptions still raise.
 """
 import contextlib
+import copy
 import functools
 import glob
 import importlib
@@ -96,7 +97,9 @@ def load_config_file(path, what='config'):
 
 
 def build_model_from_config(cfg, path='config'):
-    """Build ``cfg.model`` in the registry of ``cfg.default_scope`` (mmpretrain).
+    """Build ``cfg.model`` in the registry of ``cfg.default_scope`` (mmpretrain),
+    from a copy: ``cfg`` stays as read (mmdet's two-stage detectors write their
+    ``train_cfg``/``test_cfg`` into the ``roi_head`` config they are given).
 
     Returns:
         tuple(nn.Module, str): the model and the scope.
@@ -115,7 +118,7 @@ def build_model_from_config(cfg, path='config'):
                            'or mmdet)') from exc
     init_default_scope(scope)
     try:
-        return registry.MODELS.build(cfg.model), scope
+        return registry.MODELS.build(copy.deepcopy(cfg.model)), scope
     except (KeyError, ValueError) as exc:  # unregistered type / invalid argument
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         raise BadFileError(f'{path}: cannot build `model`: '

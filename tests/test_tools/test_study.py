@@ -319,6 +319,18 @@ def test_fingerprint_covers_the_model_code(monkeypatch, tmp_path):
         b'mmrla/a.py\0A\0mmrla/z.py\0Z\0mmrla/sub/b.py\0B\0').hexdigest()
 
 
+def test_fingerprint_is_the_config_as_read():
+    # building a two-stage detector writes into its roi_head config; the
+    # fingerprint of a run and that of --collect-only (which builds nothing)
+    # must still agree
+    config = REPO / 'configs/study/faster-rcnn_r18_100e_deepforest.py'
+    arm = study.Arm(str(config), {})
+    before = arm.fingerprint(0)
+    study.fileio.build_model_from_config(arm.cfg, str(config))
+    assert arm.cfg.model.roi_head.get('train_cfg') is None
+    assert arm.fingerprint(0) == before
+
+
 def test_arm_seeds_give_an_arm_its_own_seeds(tmp_path, capsys):
     argv = [*map(str, ARMS), '--seeds', '0', '1', '--work-dir',
             str(tmp_path / 'w'), '--arm-seeds', 'resnet20_fmnist=0,1,2']
