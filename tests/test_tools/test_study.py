@@ -88,7 +88,8 @@ def test_study_writes_outputs_and_resumes(fake_fmnist, tmp_path, capsys,
         ('resnet20_fmnist', '0'), ('rla-resnet20_fmnist', '0'),
         ('resnet20_fmnist', '1'), ('rla-resnet20_fmnist', '1')]
     for row in rows:
-        assert 0 <= float(row['top1']) <= 100
+        assert row['metric'] == 'accuracy/top1'
+        assert 0 <= float(row['value']) <= 100
         assert (row['epochs'], row['train_size'], row['val_size']) == \
             ('2', '32', '24')
         assert float(row['wall_s']) > 0
@@ -102,7 +103,7 @@ def test_study_writes_outputs_and_resumes(fake_fmnist, tmp_path, capsys,
     run_dir = work / 'rla-resnet20_fmnist/seed1'
     curve = study.read_curve(str(run_dir), 'accuracy/top1')
     assert sorted(curve) == [1, 2]
-    assert f'{curve[2]:.2f}' == rows[3]['top1']
+    assert f'{curve[2]:.2f}' == rows[3]['value']
     assert {r["commit"] for r in rows} == {study.git_commit()}
 
     table = (tmp_path / 'out/study.md').read_text()
@@ -143,8 +144,8 @@ def test_study_writes_outputs_and_resumes(fake_fmnist, tmp_path, capsys,
         work / 'resnet20_fmnist/seed1') == 1
     with open(tmp_path / 'out/study.csv') as f:
         again = list(csv.DictReader(f))
-    assert [(r['model'], r['seed'], r['top1']) for r in again] == [
-        (r['model'], r['seed'], r['top1']) for r in rows]
+    assert [(r['model'], r['seed'], r['value']) for r in again] == [
+        (r['model'], r['seed'], r['value']) for r in rows]
     # a failed run: the study names its log and exits 1; the run stays unfinished
     failing = work / 'resnet20_fmnist/seed1'
     (failing / study.RESULT).unlink()

@@ -36,10 +36,10 @@ from mmrla.utils.fileio import BadFileError, atomic_write
 
 TRAIN = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'train.py')
 REPO = osp.dirname(osp.dirname(TRAIN))
-RESULT = 'study_result.json'  # written when a run is complete
+RESULT = 'study_result.json'  # a finished run's; its 'top1' is --metric's value
 STATE = 'study_run.json'  # fingerprint and attempts of a started run
 LOG = 'study_train.log'
-CSV_FIELDS = ('model', 'seed', 'top1', 'epochs', 'train_size', 'val_size',
+CSV_FIELDS = ('model', 'seed', 'metric', 'value', 'epochs', 'train_size', 'val_size',
               'params', 'wall_s', 'device', 'baseline', 'config', 'commit')
 
 
@@ -367,7 +367,7 @@ class Study:
         with atomic_write(args.csv, newline='') as f:
             writer = csv.DictWriter(f, fieldnames=CSV_FIELDS, extrasaction='ignore')
             writer.writeheader()
-            writer.writerows({**result, 'top1': f'{result["top1"]:.{d}f}',
+            writer.writerows({**result, 'value': f'{result["top1"]:.{d}f}',
                               'baseline': self.baselines.get(run.arm.name) or ''}
                              for run, result in results)
         with atomic_write(args.md) as f:
