@@ -89,12 +89,6 @@ class SplitBlockMixin(CompanionBlock):
         (default ReLU) is the activation after the branch's 3x3 conv."""
         raise NotImplementedError
 
-    def _run(self, parts, x, h):
-        needs_grad = x.requires_grad or (h is not None and h.requires_grad)
-        if self.with_cp and needs_grad:
-            return cp.checkpoint(parts, x, h, use_reentrant=False)
-        return parts(x, h)
-
     def forward_parts(self, x, h=None, mid_act=None):
         """``(branch, identity)``, the branch after the channel attention;
         ``mid_act`` replaces the ReLU after the branch's 3x3 conv (an
@@ -106,7 +100,10 @@ class SplitBlockMixin(CompanionBlock):
                 branch = self.attn(branch)
             return branch, identity
 
-        return self._run(parts, x, h)
+        needs_grad = x.requires_grad or (h is not None and h.requires_grad)
+        if self.with_cp and needs_grad:
+            return cp.checkpoint(parts, x, h, use_reentrant=False)
+        return parts(x, h)
 
     def forward_residual(self, x, h=None):
         """The block's output, ``merge(*forward_parts(x, h))``."""
