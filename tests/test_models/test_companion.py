@@ -4,6 +4,7 @@ reaches its modules."""
 import re
 from pathlib import Path
 
+import pytest
 import torch
 
 from mmrla.models import ResNetBody
@@ -47,10 +48,13 @@ def test_example_companion_runs_with_hooks_and_gradients():
     assert model.conv1.weight.grad.abs().sum() > 0
 
 
-def test_example_companion_leaves_the_plain_features_unchanged():
-    model = build().eval()
+@pytest.mark.parametrize('preact', [False, True])
+def test_example_companion_leaves_the_plain_features_unchanged(preact):
+    # with pre-activation blocks the plain features end in the body's final
+    # BN-ReLU, which the example keeps by starting from super().stage_output
+    model = build(preact=preact).eval()
     plain = ResNetBody(depth=18, stage_blocks=(1, 2, 1, 1), base_channels=8,
-                       stem_channels=8).eval()
+                       stem_channels=8, preact=preact).eval()
     missing, unexpected = plain.load_state_dict(model.state_dict(),
                                                 strict=False)
     assert not missing and all(k.startswith('reads.') for k in unexpected)

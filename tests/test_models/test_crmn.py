@@ -137,7 +137,7 @@ def test_memory_never_writes_back_and_reads_out():
     # the final h is the LSTM run over every block output from the learned h0
     h, c = crmn.h0.expand(2, -1), torch.zeros(2, 8)
     feats = []
-    y = crmn._forward_stem(x)
+    y = crmn.forward_stem(x)
     for name in crmn.res_layers:
         for block in getattr(crmn, name):
             y = block(y)

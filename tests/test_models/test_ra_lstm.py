@@ -105,9 +105,10 @@ def test_readout_is_the_papers_mapping_at_32px():
         agg = model.aggregation
         with torch.no_grad():
             outs = model(x)
-            f1 = model.layer1(x)
-            f2 = model.layer2(F.max_pool2d(f1, 2))
-            f3 = model.layer3(F.max_pool2d(f2, 2))
+            # one block a stage; 2x2 max-pooling between stages
+            f1 = model.layer1[0](x)
+            f2 = model.layer2[0](F.max_pool2d(f1, 2))
+            f3 = model.layer3[0](F.max_pool2d(f2, 2))
             shallow = F.avg_pool2d(agg.nodes[0](f1), 8).flatten(1)
             assert shallow.shape == (2, 2 * 2 * 8)  # h*w*c = C = 32
             vectors = [shallow, agg.nodes[1](f2).mean((2, 3)), f3.mean((2, 3))]

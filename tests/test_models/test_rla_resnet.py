@@ -270,7 +270,7 @@ def test_channels_last_state_follows_the_input():
     model = RLAResNet(depth=50, stage_blocks=(2, 2, 2, 2), rla_channels=8,
                       base_channels=16, stem_channels=16).eval()
     x = torch.randn(2, 3, 64, 64).contiguous(memory_format=torch.channels_last)
-    h = model.init_state(model._forward_stem(x))
+    h = model.init_state(model.forward_stem(x))
     assert h.is_contiguous(memory_format=torch.channels_last)
     model = model.to(memory_format=torch.channels_last)
     with torch.no_grad():

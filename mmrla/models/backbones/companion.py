@@ -2,18 +2,21 @@
 
 A backbone (``ResNetBody``, ``VGGBody``, ``RLAMobileNetV2``) mixes in
 :class:`CompanionHooks`; its stages are :class:`CompanionStage` and its blocks
-:class:`CompanionBlock`. Its ``forward`` runs::
+:class:`CompanionBlock`. Its ``forward`` (:meth:`CompanionHooks.forward`, here)
+runs::
 
-    walk = CompanionWalk(self, self.init_state(stem_output))
+    x = self.forward_stem(x)
+    walk = CompanionWalk(self, self.init_state(x))
     for i, stage in enumerate(stages):
         x = stage(x, walk)            # stage's module call: its hooks fire
         if i in out_indices:
             outs.append(self.stage_output(i, x, walk.state))
+    return tuple(outs) + self.forward_tail(x, walk.state)
 
 and every block's module call, ``block(x, walk)``, comes back to the backbone as
-``forward_block(stage, index, block, x, state) -> (x, state)`` (three calls from
-the body's loop to the companion's code). A companion is a
-backbone subclass that overrides these four hooks (the defaults make the plain
+``forward_block(stage, index, block, x, state) -> (x, state)``: from ``forward``
+to the companion's code are three calls, all in this file. A companion is a
+backbone subclass that overrides these hooks (the defaults make the plain
 network):
 
 - ``init_state(x)``: the state after the stem (``x`` is the stem output);
@@ -21,7 +24,9 @@ network):
   ``block.forward_plain(x)`` or, for split blocks, ``forward_parts`` / ``merge``
   (never ``block(...)``, whose call is already running), reads or writes the
   state, returns the block's output and the new state;
-- ``stage_output(stage, x, state)``: what the backbone returns for a stage;
+- ``stage_output(stage, x, state)``: what the backbone returns for a stage
+  (overrides start from ``super().stage_output(stage, x, state)``, where a
+  body finishes its last stage, e.g. the pre-activation ResNet's final norm);
 - ``companion_modules(stage)``: its modules (or parameters) that freezing stage
   ``stage`` (1-based) also freezes.
 
@@ -29,7 +34,13 @@ It builds its modules in ``build_companion()``, which the body calls once its ow
 modules exist, just before it freezes ``frozen_stages`` (the only freeze during
 construction; both in :meth:`CompanionHooks.attach_companion`, the body's last
 construction step): arguments the companion needs there, or in the body's block
-construction (``extra_block_kwargs``), are stored before ``super().__init__``.
+construction (``extra_block_kwargs``), are stored before ``super().__init__``, as
+mmpretrain's ``ResNeXt`` stores ``groups`` for the blocks its parent builds.
+
+A body says only what differs: its stem (``forward_stem``), its stages (the
+names it gives ``attach_companion``), how it ends its last stage (its own
+``stage_output``) and what runs after the stages (``forward_tail``:
+MobileNetV2's final conv).
 
 The state travels beside the module calls, never instead of them, so forward and
 backward hooks of every stage and block see the feature maps as on the plain
@@ -100,6 +111,26 @@ class CompanionHooks:
     #: any image size. ``tools/deployment/pytorch2onnx.py`` reads it.
     image_size_fixed_in_graph = None
 
+    def forward(self, x):
+        """The body's stem, then every stage with the companion's walk."""
+        x = self.forward_stem(x)
+        walk = CompanionWalk(self, self.init_state(x))
+        outs = []
+        for i, name in enumerate(self.stage_names):
+            x = getattr(self, name)(x, walk)
+            if i in self.out_indices:
+                outs.append(self.stage_output(i, x, walk.state))
+        return tuple(outs) + self.forward_tail(x, walk.state)
+
+    def forward_stem(self, x):
+        """The body before its first stage (none by default)."""
+        return x
+
+    def forward_tail(self, x, state):
+        """The outputs of what the body runs after its last stage (none by
+        default; MobileNetV2's final conv)."""
+        return ()
+
     def init_state(self, x):
         """The companion's state after the stem (``x`` is the stem output)."""
         return None
@@ -115,11 +146,13 @@ class CompanionHooks:
         """What the backbone returns for an ``out_indices`` stage."""
         return x
 
-    def attach_companion(self, stages):
-        """The body's last construction step: gives every block of ``stages``
-        its position, builds the companion (:meth:`build_companion`) and
-        freezes ``frozen_stages`` (the only freeze during construction)."""
-        number_blocks(stages)
+    def attach_companion(self, stage_names):
+        """The body's last construction step: records its stages (the names of
+        its :class:`CompanionStage` modules, in order), gives every block its
+        position, builds the companion (:meth:`build_companion`) and freezes
+        ``frozen_stages`` (the only freeze during construction)."""
+        self.stage_names = tuple(stage_names)
+        number_blocks([getattr(self, name) for name in self.stage_names])
         self.build_companion()
         self._freeze_stages()
 

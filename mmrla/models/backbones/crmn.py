@@ -176,6 +176,7 @@ class CRMN(ResNetBody):
         return self.lstm.run(feeds, (h, h.new_zeros(h.shape)))[0]
 
     def stage_output(self, stage, x, state):
+        x = super().stage_output(stage, x, state)
         if self.h_readout and stage == self.num_stages - 1:
             pooled = F.adaptive_avg_pool2d(x, 1)
             h = self._run_memory(state)

@@ -320,6 +320,7 @@ class RecurrentAggregationMixin:
         return x, state
 
     def stage_output(self, stage, x, state):
+        x = super().stage_output(stage, x, state)
         if stage != self.num_stages - 1:
             return x
         state = self.aggregation.step(self.aggregation.num_levels - 1, x,

@@ -11,11 +11,11 @@ mmpretrain's :class:`ResNet` (stem, ``ResLayer``, ``BasicBlock``, the ResNeXt
 - per-stage block counts, ResNeXt groups, and channel attention (ECA, SE) on every
   residual branch, composed in by one factory.
 
-Subclasses add a companion through the hooks of :mod:`.companion` and
-``extra_block_kwargs``. Every stage and
-block still runs through its module call (``layerN(x, walk)``, ``block(x, walk)``), so
+Subclasses add a companion through the hooks of :mod:`.companion` (whose
+``forward`` runs the stages) and ``extra_block_kwargs``. Every stage and block
+still runs through its module call (``layerN(x, walk)``, ``block(x, walk)``), so
 forward and backward hooks see the feature maps as on upstream ``ResNet``; the
-companion's state travels alongside in a :class:`CompanionWalk`.
+companion's state travels alongside.
 """
 import os.path as osp
 
@@ -47,7 +47,7 @@ from ..utils import (
     invalid_arg,
     is_int,
 )
-from .companion import CompanionBlock, CompanionHooks, CompanionStage, CompanionWalk
+from .companion import CompanionBlock, CompanionHooks, CompanionStage
 
 # upstream ResNet arguments that reach it through **kwargs, checked up front
 COMMON_ARGS = ('in_channels', 'avg_down', 'conv_cfg', 'norm_cfg', 'norm_eval',
@@ -398,7 +398,7 @@ class ResNetBody(CompanionHooks, ResNet):
         if preact:
             self.final_norm = build_norm_layer(self.norm_cfg,
                                                self.feat_dim)[1]
-        self.attach_companion([getattr(self, name) for name in self.res_layers])
+        self.attach_companion(self.res_layers)
 
     # ---- construction -------------------------------------------------------------
     def _fail(self, arg, value, allowed):
@@ -480,8 +480,8 @@ class ResNetBody(CompanionHooks, ResNet):
         super().train(mode)
         return self  # upstream ResNet.train returns None; nn.Module's returns self
 
-    # ---- forward ------------------------------------------------------------------
-    def _forward_stem(self, x):
+    # ---- forward (CompanionHooks.forward runs the stages) ---------------------------
+    def forward_stem(self, x):
         if self.deep_stem:
             return self.maxpool(self.stem(x))
         x = self.conv1(x)
@@ -489,14 +489,8 @@ class ResNetBody(CompanionHooks, ResNet):
             x = self.relu(self.norm1(x))
         return self.maxpool(x) if self.stem_type == 'imagenet' else x
 
-    def forward(self, x):
-        x = self._forward_stem(x)
-        walk = CompanionWalk(self, self.init_state(x))
-        outs = []
-        for i, layer_name in enumerate(self.res_layers):
-            x = getattr(self, layer_name)(x, walk)
-            if self.preact and i == self.num_stages - 1:
-                x = self.relu(self.final_norm(x))
-            if i in self.out_indices:
-                outs.append(self.stage_output(i, x, walk.state))
-        return tuple(outs)
+    def stage_output(self, stage, x, state):
+        if self.preact and stage == self.num_stages - 1:
+            # pre-activation blocks end un-normalised: the body's final BN-ReLU
+            x = self.relu(self.final_norm(x))
+        return x

@@ -26,7 +26,7 @@ from ..utils import (
     invalid_arg,
     is_int,
 )
-from .companion import CompanionBlock, CompanionHooks, CompanionStage, CompanionWalk
+from .companion import CompanionBlock, CompanionHooks, CompanionStage
 from .rla_resnet import RLAStageCell
 
 # upstream MobileNetV2 arguments that reach it through **kwargs, checked up front
@@ -194,8 +194,7 @@ class RLAMobileNetV2(CompanionHooks, MobileNetV2):
             out_indices=out_indices,
             frozen_stages=frozen_stages,
             **kwargs)
-        self.attach_companion(
-            [getattr(self, name) for name in self.layers[:-1]])
+        self.attach_companion(self.layers[:-1])
 
     def build_companion(self):
         conv_cfg, norm_cfg = self.conv_cfg, self.norm_cfg
@@ -271,20 +270,15 @@ class RLAMobileNetV2(CompanionHooks, MobileNetV2):
             h = cell.pool(h, block.stride)
         return x, cell(h, y, index)
 
-    def forward(self, x):
-        x = self.conv1(x)
-        walk = CompanionWalk(self, self.init_state(x))
-        outs = []
-        for i, layer_name in enumerate(self.layers[:-1]):
-            x = getattr(self, layer_name)(x, walk)
-            if i in self.out_indices:
-                outs.append(x)
+    def forward_stem(self, x):
+        return self.conv1(x)
+
+    def forward_tail(self, x, h):
+        # MobileNetV2's last "layer" (out index 7) is conv2, after the stages
         if self.h_readout:
-            x = torch.cat([x, F.relu6(self.rla_norm(walk.state))], dim=1)
+            x = torch.cat([x, F.relu6(self.rla_norm(h))], dim=1)
         x = self.conv2(x)
-        if len(self.layers) - 1 in self.out_indices:
-            outs.append(x)
-        return tuple(outs)
+        return (x, ) if len(self.layers) - 1 in self.out_indices else ()
 
     def _freeze_stages(self):
         super()._freeze_stages()

@@ -185,6 +185,7 @@ class RLAResNet(ResNetBody):
         return x, cell(state, y, index)
 
     def stage_output(self, stage, x, state):
+        x = super().stage_output(stage, x, state)
         if self.h_readout and stage == self.num_stages - 1:
             h = self.rla1.hidden(state)
             if self.rla1.readout_norm:

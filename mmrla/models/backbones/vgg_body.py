@@ -1,6 +1,7 @@
 """A plain VGG for small images: the body of the RA-LSTM paper's CIFAR networks
 (VGG-1, VGG-2) and their "without RA" baselines, which :class:`RAVGG` extends."""
 import torch.nn as nn
+import torch.nn.functional as F
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmcv.cnn import ConvModule
@@ -16,7 +17,7 @@ from ..utils import (
     invalid_arg,
     is_int_seq,
 )
-from .companion import CompanionBlock, CompanionHooks, CompanionStage, CompanionWalk
+from .companion import CompanionBlock, CompanionHooks, CompanionStage
 
 
 class VGGBlock(CompanionBlock, nn.Sequential):
@@ -27,7 +28,18 @@ class VGGBlock(CompanionBlock, nn.Sequential):
 
 
 class VGGStage(CompanionStage, nn.Sequential):
-    """A stage of :class:`VGGBlock`: ``stage(x, walk)``."""
+    """A stage of :class:`VGGBlock`: ``stage(x, walk)``; with ``downsample``, a
+    2x2 max-pool in front. The pool closes the previous stage, after its
+    blocks' outputs (what a companion reads, and the stage output)."""
+
+    def __init__(self, *blocks, downsample=False):
+        super().__init__(*blocks)
+        self.downsample = downsample
+
+    def forward(self, x, walk=None):
+        if self.downsample:
+            x = F.max_pool2d(x, 2)
+        return super().forward(x, walk)
 
 
 @register_model
@@ -99,11 +111,10 @@ class VGGBody(CompanionHooks, BaseBackbone):
         self.out_indices = tuple(out_indices)
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
-        self.pool = nn.MaxPool2d(kernel_size=2, stride=2)
         self.layers = []
         cin = in_channels
         for i, (cout, blocks) in enumerate(zip(stage_channels, stage_blocks)):
-            stage = VGGStage()
+            stage = VGGStage(downsample=i > 0)
             for _ in range(blocks):
                 convs = []
                 for _ in range(convs_per_block):
@@ -115,7 +126,7 @@ class VGGBody(CompanionHooks, BaseBackbone):
             self.add_module(f'layer{i + 1}', stage)
             self.layers.append(f'layer{i + 1}')
         self.feat_dim = stage_channels[-1]
-        self.attach_companion([getattr(self, name) for name in self.layers])
+        self.attach_companion(self.layers)
 
     def _fail(self, arg, value, allowed):
         invalid_arg(self, arg, value, allowed)
@@ -135,16 +146,3 @@ class VGGBody(CompanionHooks, BaseBackbone):
                 if isinstance(m, _BatchNorm):
                     m.eval()
         return self
-
-    def forward(self, x):
-        walk = CompanionWalk(self, self.init_state(x))
-        outs = []
-        for i, name in enumerate(self.layers):
-            if i > 0:
-                # the down-sampling closes stage i - 1: its blocks' outputs (what a
-                # companion reads) are taken before it
-                x = self.pool(x)
-            x = getattr(self, name)(x, walk)
-            if i in self.out_indices:
-                outs.append(self.stage_output(i, x, walk.state))
-        return tuple(outs)
